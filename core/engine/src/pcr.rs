@@ -1,0 +1,301 @@
+//! The PCR controller: Probe, Classify, Refine.
+//!
+//! * Probe: the first `probe_size` suggestions come from the seeded low-discrepancy design. The size adapts
+//!   to dimension and budget (a handful of points per dimension, at most a third of a finite budget).
+//! * Classify: once enough probe results are in, the rank-based classifier labels the landscape.
+//! * Refine: structured landscapes go to Nelder-Mead (d <= 2) or CMA-ES (d > 2); rugged or noisy ones, and any
+//!   space with categorical parameters, go to TPE. With `strategy` fixed in the config, that strategy runs.
+//! * Re-classify: each time the number of results doubles, the classifier runs again on the recent results;
+//!   a changed label switches strategy. Every decision becomes a run-record event.
+//!
+//! While a strategy waits for results it needs (a simplex vertex, the rest of a CMA-ES generation), the
+//! solver serves further asks from the probe stream, so parallel workers always get fresh, spread points.
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{classify, Landscape, MIN_POINTS};
+use crate::history::Outcome;
+use crate::rng::Rng;
+use crate::runlog::Event;
+use crate::solver::{SolverConfig, StrategyChoice};
+use crate::space::Space;
+use crate::strategy::cmaes::Cmaes;
+use crate::strategy::nelder_mead::NelderMead;
+use crate::strategy::tpe::Tpe;
+use crate::strategy::{Context, Strategy, StrategyKind};
+
+/// At most this many recent results feed a re-classification, so its cost stays bounded.
+const RECLASSIFY_WINDOW: usize = 200;
+/// Nelder-Mead is preferred for structured landscapes up to this dimension; CMA-ES above.
+const NELDER_MEAD_MAX_DIM: usize = 2;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Classification {
+    pub label: Landscape,
+    pub score: f64,
+    pub n_results: usize,
+    pub strategy: StrategyKind,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Refiner {
+    NelderMead(NelderMead),
+    Tpe(Tpe),
+    Cmaes(Cmaes),
+}
+
+impl Refiner {
+    fn new(kind: StrategyKind, dim: usize) -> Option<Self> {
+        match kind {
+            StrategyKind::Probe => None,
+            StrategyKind::NelderMead => Some(Refiner::NelderMead(NelderMead::new(dim))),
+            StrategyKind::Tpe => Some(Refiner::Tpe(Tpe::new(dim))),
+            StrategyKind::Cmaes => Some(Refiner::Cmaes(Cmaes::new(dim))),
+        }
+    }
+
+    fn strategy(&mut self) -> &mut dyn Strategy {
+        match self {
+            Refiner::NelderMead(s) => s,
+            Refiner::Tpe(s) => s,
+            Refiner::Cmaes(s) => s,
+        }
+    }
+
+    fn dim(&self) -> usize {
+        match self {
+            Refiner::NelderMead(s) => s.dim(),
+            Refiner::Tpe(s) => s.dim(),
+            Refiner::Cmaes(s) => s.dim(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Pcr {
+    probe_size: usize,
+    choice: StrategyChoice,
+    has_categorical: bool,
+    dim: usize,
+    refiner: Option<Refiner>,
+    classification: Option<Classification>,
+    /// Result count at which the next re-classification happens.
+    next_review: usize,
+}
+
+impl Pcr {
+    pub fn new(space: &Space, config: &SolverConfig) -> Self {
+        let probe_size = config
+            .probe_size
+            .unwrap_or_else(|| default_probe_size(space.dim(), config.budget));
+        Pcr {
+            probe_size,
+            choice: config.strategy,
+            has_categorical: space.params().iter().any(|p| p.is_categorical()),
+            dim: space.dim(),
+            refiner: None,
+            classification: None,
+            next_review: 0,
+        }
+    }
+
+    pub fn probe_size(&self) -> usize {
+        self.probe_size
+    }
+
+    pub fn classification(&self) -> Option<&Classification> {
+        self.classification.as_ref()
+    }
+
+    pub fn active(&self) -> StrategyKind {
+        match &self.refiner {
+            None => StrategyKind::Probe,
+            Some(Refiner::NelderMead(_)) => StrategyKind::NelderMead,
+            Some(Refiner::Tpe(_)) => StrategyKind::Tpe,
+            Some(Refiner::Cmaes(_)) => StrategyKind::Cmaes,
+        }
+    }
+
+    pub fn phase(&self, n_asked: u64) -> &'static str {
+        if self.in_probe(n_asked) {
+            "probe"
+        } else {
+            "refine"
+        }
+    }
+
+    pub fn in_probe(&self, n_asked: u64) -> bool {
+        n_asked < self.probe_size as u64 || self.refiner.is_none()
+    }
+
+    pub fn natural_batch(&self, n_asked: u64) -> usize {
+        if n_asked < self.probe_size as u64 {
+            return self.probe_size - n_asked as usize;
+        }
+        match &self.refiner {
+            Some(Refiner::Cmaes(c)) => c.remaining_in_generation().max(1),
+            _ => 1,
+        }
+    }
+
+    /// Classifies once the probe results are in, and re-classifies as they accumulate.
+    pub fn update(&mut self, ctx: &Context, n_asked: u64) -> Vec<Event> {
+        if self.choice == StrategyChoice::Probe || n_asked < self.probe_size as u64 {
+            return Vec::new();
+        }
+        let n_results = ctx.history.n_complete();
+        if self.refiner.is_none() {
+            return self.first_decision(ctx, n_results);
+        }
+        if self.choice == StrategyChoice::Auto && n_results >= self.next_review {
+            return self.review(ctx, n_results);
+        }
+        Vec::new()
+    }
+
+    fn first_decision(&mut self, ctx: &Context, n_results: usize) -> Vec<Event> {
+        let fixed = fixed_kind(self.choice);
+        if fixed.is_none() && n_results < MIN_POINTS {
+            return Vec::new(); // keep probing until the classifier has enough evidence
+        }
+        let verdict = classify_recent(ctx, usize::MAX);
+        let kind = fixed.unwrap_or_else(|| self.select(verdict.map(|(l, _)| l)));
+        self.refiner = Refiner::new(kind, self.dim);
+        self.next_review = n_results * 2;
+        let (reason, score) = match (fixed, verdict) {
+            (Some(_), _) => (
+                "strategy fixed by configuration".to_string(),
+                verdict.map(|(_, s)| s),
+            ),
+            (None, Some((label, score))) => {
+                (format!("probe classified as {}", label.name()), Some(score))
+            }
+            (None, None) => ("not enough results to classify".to_string(), None),
+        };
+        if let Some((label, score)) = verdict {
+            self.classification = Some(Classification {
+                label,
+                score,
+                n_results,
+                strategy: kind,
+            });
+        }
+        vec![Event::Decision {
+            after_results: n_results,
+            phase: "refine".into(),
+            strategy: kind.name().into(),
+            score,
+            reason,
+        }]
+    }
+
+    fn review(&mut self, ctx: &Context, n_results: usize) -> Vec<Event> {
+        self.next_review = n_results * 2;
+        let Some((label, score)) = classify_recent(ctx, RECLASSIFY_WINDOW) else {
+            return Vec::new();
+        };
+        let previous = self.active();
+        let kind = self.select(Some(label));
+        let switched = kind != previous;
+        if switched {
+            self.refiner = Refiner::new(kind, self.dim);
+        }
+        self.classification = Some(Classification {
+            label,
+            score,
+            n_results,
+            strategy: kind,
+        });
+        let reason = if switched {
+            format!(
+                "re-classified as {}: switching from {}",
+                label.name(),
+                previous.name()
+            )
+        } else {
+            format!(
+                "re-classified as {}: keeping {}",
+                label.name(),
+                previous.name()
+            )
+        };
+        vec![Event::Decision {
+            after_results: n_results,
+            phase: "refine".into(),
+            strategy: kind.name().into(),
+            score: Some(score),
+            reason,
+        }]
+    }
+
+    fn select(&self, label: Option<Landscape>) -> StrategyKind {
+        match label {
+            Some(Landscape::Structured) if !self.has_categorical => {
+                if self.dim <= NELDER_MEAD_MAX_DIM {
+                    StrategyKind::NelderMead
+                } else {
+                    StrategyKind::Cmaes
+                }
+            }
+            _ => StrategyKind::Tpe,
+        }
+    }
+
+    pub fn propose(&mut self, ctx: &Context, rng: &mut Rng) -> Option<(Vec<f64>, StrategyKind)> {
+        let kind = self.active();
+        let refiner = self.refiner.as_mut()?;
+        refiner.strategy().propose(ctx, rng).map(|x| (x, kind))
+    }
+
+    pub fn accepted(&mut self, id: u64) {
+        if let Some(r) = self.refiner.as_mut() {
+            r.strategy().accepted(id);
+        }
+    }
+
+    pub fn duplicate_of(&mut self, id: u64) {
+        if let Some(r) = self.refiner.as_mut() {
+            r.strategy().duplicate_of(id);
+        }
+    }
+
+    pub fn is_consistent(&self, dim: usize) -> bool {
+        self.probe_size >= 1
+            && self.dim == dim
+            && self.refiner.as_ref().is_none_or(|r| r.dim() == dim)
+    }
+}
+
+fn fixed_kind(choice: StrategyChoice) -> Option<StrategyKind> {
+    match choice {
+        StrategyChoice::Auto | StrategyChoice::Probe => None,
+        StrategyChoice::NelderMead => Some(StrategyKind::NelderMead),
+        StrategyChoice::Tpe => Some(StrategyKind::Tpe),
+        StrategyChoice::Cmaes => Some(StrategyKind::Cmaes),
+    }
+}
+
+/// Classifies the most recent `window` completed trials.
+fn classify_recent(ctx: &Context, window: usize) -> Option<(Landscape, f64)> {
+    let mut points = Vec::new();
+    let mut values = Vec::new();
+    for t in ctx.history.trials().iter().rev() {
+        if let Outcome::Complete(v) = t.outcome {
+            points.push(t.unit.as_slice());
+            values.push(v);
+            if points.len() >= window {
+                break;
+            }
+        }
+    }
+    classify(&points, &values)
+}
+
+/// A handful of points per dimension, at least 8, and never more than a third of a finite budget.
+pub fn default_probe_size(dim: usize, budget: Option<u64>) -> usize {
+    let wanted = (2 * dim + 6).max(8);
+    match budget {
+        Some(b) => wanted.min((b / 3).max(1) as usize),
+        None => wanted,
+    }
+}

@@ -1,0 +1,314 @@
+//! CMA-ES (Hansen 2016, "The CMA Evolution Strategy: A Tutorial") in the unit cube, for structured landscapes
+//! above a few dimensions where Nelder-Mead is weak.
+//!
+//! Standard (mu/mu_w, lambda) weights, cumulative step-size adaptation and rank-one plus rank-mu covariance
+//! updates. Samples leaving the cube are mirrored back, and the update uses the mirrored point (the repaired
+//! sample), which keeps the distribution consistent with what was evaluated. Restarts with a doubled
+//! population (IPOP, Auger & Hansen 2005) from the best point when the step size collapses, the covariance
+//! becomes ill-conditioned, or the generation best stagnates.
+//!
+//! It is pull-based: each generation proposes lambda points one by one, then waits for their results; the
+//! update needs only ranks, so it is invariant to f -> a*f + b (a > 0).
+
+use serde::{Deserialize, Serialize};
+
+use super::bounds::mirror_point;
+use super::eigen::symmetric_eigen;
+use super::{Context, Strategy, StrategyKind};
+use crate::history::Outcome;
+use crate::rng::Rng;
+
+const INITIAL_SIGMA: f64 = 0.25;
+const MIN_SIGMA: f64 = 1e-10;
+const MAX_CONDITION: f64 = 1e14;
+const STAGNATION_GENERATIONS: usize = 40;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Cmaes {
+    dim: usize,
+    lambda: usize,
+    mean: Vec<f64>,
+    sigma: f64,
+    /// Covariance, row-major dim*dim, with its eigendecomposition C = B diag(d^2) B^T.
+    cov: Vec<f64>,
+    basis: Vec<f64>,
+    scales: Vec<f64>,
+    path_sigma: Vec<f64>,
+    path_cov: Vec<f64>,
+    generation: usize,
+    /// This generation's samples: (repaired point, trial id once accepted).
+    samples: Vec<(Vec<f64>, Option<u64>)>,
+    candidate: Option<Vec<f64>>,
+    restarts: u32,
+    best_history: Vec<f64>,
+    started: bool,
+}
+
+struct Params {
+    mu: usize,
+    weights: Vec<f64>,
+    mu_eff: f64,
+    c_sigma: f64,
+    d_sigma: f64,
+    c_c: f64,
+    c_1: f64,
+    c_mu: f64,
+    chi_n: f64,
+}
+
+impl Cmaes {
+    pub fn new(dim: usize) -> Self {
+        let lambda = 4 + (3.0 * (dim as f64).ln()).floor() as usize;
+        let mut identity = vec![0.0; dim * dim];
+        for i in 0..dim {
+            identity[i * dim + i] = 1.0;
+        }
+        Cmaes {
+            dim,
+            lambda,
+            mean: vec![0.5; dim],
+            sigma: INITIAL_SIGMA,
+            cov: identity.clone(),
+            basis: identity,
+            scales: vec![1.0; dim],
+            path_sigma: vec![0.0; dim],
+            path_cov: vec![0.0; dim],
+            generation: 0,
+            samples: Vec::new(),
+            candidate: None,
+            restarts: 0,
+            best_history: Vec::new(),
+            started: false,
+        }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Points the current generation still has to propose.
+    pub fn remaining_in_generation(&self) -> usize {
+        self.lambda - self.samples.len()
+    }
+
+    fn params(&self) -> Params {
+        let n = self.dim as f64;
+        let mu = self.lambda / 2;
+        let raw: Vec<f64> = (0..mu)
+            .map(|i| ((self.lambda as f64 + 1.0) / 2.0).ln() - ((i + 1) as f64).ln())
+            .collect();
+        let sum: f64 = raw.iter().sum();
+        let weights: Vec<f64> = raw.iter().map(|w| w / sum).collect();
+        let mu_eff = 1.0 / weights.iter().map(|w| w * w).sum::<f64>();
+        let c_sigma = (mu_eff + 2.0) / (n + mu_eff + 5.0);
+        let d_sigma = 1.0 + 2.0 * (((mu_eff - 1.0) / (n + 1.0)).sqrt() - 1.0).max(0.0) + c_sigma;
+        let c_c = (4.0 + mu_eff / n) / (n + 4.0 + 2.0 * mu_eff / n);
+        let c_1 = 2.0 / ((n + 1.3).powi(2) + mu_eff);
+        let c_mu =
+            (1.0 - c_1).min(2.0 * (mu_eff - 2.0 + 1.0 / mu_eff) / ((n + 2.0).powi(2) + mu_eff));
+        let chi_n = n.sqrt() * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n));
+        Params {
+            mu,
+            weights,
+            mu_eff,
+            c_sigma,
+            d_sigma,
+            c_c,
+            c_1,
+            c_mu,
+            chi_n,
+        }
+    }
+
+    fn restart(&mut self, ctx: &Context, rng: &mut Rng) {
+        let dim = self.dim;
+        let lambda = if self.started {
+            self.lambda * 2
+        } else {
+            self.lambda
+        };
+        let restarts = if self.started { self.restarts + 1 } else { 0 };
+        *self = Cmaes::new(dim);
+        self.lambda = lambda.min(64 * (dim + 1));
+        self.restarts = restarts;
+        self.started = true;
+        self.mean = match ctx.history.best() {
+            // The first run starts from the incumbent; later ones from a random point so a restart can
+            // leave the basin the previous run converged to.
+            Some(t) if restarts == 0 => t.unit.clone(),
+            _ if restarts > 0 => (0..dim).map(|_| rng.uniform()).collect(),
+            _ => vec![0.5; dim],
+        };
+        if restarts > 0 {
+            self.sigma = INITIAL_SIGMA * 1.5;
+        }
+    }
+
+    fn sample(&self, rng: &mut Rng) -> Vec<f64> {
+        let n = self.dim;
+        let z: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let scaled: Vec<f64> = (0..n).map(|k| self.scales[k] * z[k]).collect();
+        let x: Vec<f64> = (0..n)
+            .map(|i| {
+                self.mean[i]
+                    + self.sigma
+                        * (0..n)
+                            .map(|k| self.basis[i * n + k] * scaled[k])
+                            .sum::<f64>()
+            })
+            .collect();
+        mirror_point(&x)
+    }
+
+    /// All results of the generation, or None while some are pending.
+    fn generation_results(&self, ctx: &Context) -> Option<Vec<(Vec<f64>, f64)>> {
+        self.samples
+            .iter()
+            .map(|(x, id)| {
+                let value = match ctx.history.get((*id)?)?.outcome {
+                    Outcome::Pending => return None,
+                    Outcome::Complete(v) => v,
+                    Outcome::Failed => f64::INFINITY,
+                };
+                Some((x.clone(), value))
+            })
+            .collect()
+    }
+
+    fn update(&mut self, mut results: Vec<(Vec<f64>, f64)>) {
+        let n = self.dim;
+        let p = self.params();
+        results.sort_by(|a, b| a.1.total_cmp(&b.1));
+        self.best_history.push(results[0].1);
+        let old_mean = self.mean.clone();
+        let mut new_mean = vec![0.0; n];
+        for (w, (x, _)) in p.weights.iter().zip(&results) {
+            for i in 0..n {
+                new_mean[i] += w * x[i];
+            }
+        }
+        let y_mean: Vec<f64> = (0..n)
+            .map(|i| (new_mean[i] - old_mean[i]) / self.sigma)
+            .collect();
+        // C^(-1/2) y = B diag(1/d) B^T y
+        let bt_y: Vec<f64> = (0..n)
+            .map(|k| (0..n).map(|i| self.basis[i * n + k] * y_mean[i]).sum())
+            .collect();
+        let inv_sqrt_y: Vec<f64> = (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|k| self.basis[i * n + k] * bt_y[k] / self.scales[k])
+                    .sum()
+            })
+            .collect();
+        let cs = p.c_sigma;
+        let sigma_gain = (cs * (2.0 - cs) * p.mu_eff).sqrt();
+        for (ps, y) in self.path_sigma.iter_mut().zip(&inv_sqrt_y) {
+            *ps = (1.0 - cs) * *ps + sigma_gain * y;
+        }
+        let ps_norm = self.path_sigma.iter().map(|v| v * v).sum::<f64>().sqrt();
+        self.generation += 1;
+        let h_sigma_bound = (1.4 + 2.0 / (n as f64 + 1.0)) * p.chi_n;
+        let decay = (1.0 - (1.0 - cs).powi(2 * self.generation as i32)).sqrt();
+        let h_sigma = if ps_norm / decay < h_sigma_bound {
+            1.0
+        } else {
+            0.0
+        };
+        let cov_gain = h_sigma * (p.c_c * (2.0 - p.c_c) * p.mu_eff).sqrt();
+        for (pc, y) in self.path_cov.iter_mut().zip(&y_mean) {
+            *pc = (1.0 - p.c_c) * *pc + cov_gain * y;
+        }
+        let ys: Vec<Vec<f64>> = results[..p.mu]
+            .iter()
+            .map(|(x, _)| (0..n).map(|i| (x[i] - old_mean[i]) / self.sigma).collect())
+            .collect();
+        let delta_h = (1.0 - h_sigma) * p.c_c * (2.0 - p.c_c);
+        for i in 0..n {
+            for j in 0..n {
+                let rank_one = self.path_cov[i] * self.path_cov[j];
+                let rank_mu: f64 = p
+                    .weights
+                    .iter()
+                    .zip(&ys)
+                    .map(|(w, y)| w * y[i] * y[j])
+                    .sum();
+                self.cov[i * n + j] = (1.0 - p.c_1 - p.c_mu + p.c_1 * delta_h)
+                    * self.cov[i * n + j]
+                    + p.c_1 * rank_one
+                    + p.c_mu * rank_mu;
+            }
+        }
+        self.sigma *= ((cs / p.d_sigma) * (ps_norm / p.chi_n - 1.0))
+            .min(1.0)
+            .exp();
+        self.mean = new_mean;
+        self.decompose();
+        self.samples.clear();
+    }
+
+    fn decompose(&mut self) {
+        let n = self.dim;
+        // Enforce exact symmetry against rounding drift before decomposing.
+        for i in 0..n {
+            for j in 0..i {
+                let avg = 0.5 * (self.cov[i * n + j] + self.cov[j * n + i]);
+                self.cov[i * n + j] = avg;
+                self.cov[j * n + i] = avg;
+            }
+        }
+        let (eigenvalues, basis) = symmetric_eigen(&self.cov, n);
+        self.scales = eigenvalues.iter().map(|&e| e.max(1e-30).sqrt()).collect();
+        self.basis = basis;
+    }
+
+    fn should_restart(&self) -> bool {
+        let max_scale = self.scales.iter().cloned().fold(0.0, f64::max);
+        let min_scale = self.scales.iter().cloned().fold(f64::INFINITY, f64::min);
+        let condition = (max_scale / min_scale).powi(2);
+        let stagnated = self.best_history.len() > STAGNATION_GENERATIONS && {
+            let recent = &self.best_history[self.best_history.len() - STAGNATION_GENERATIONS..];
+            let old_best = self.best_history[..self.best_history.len() - STAGNATION_GENERATIONS]
+                .iter()
+                .cloned()
+                .fold(f64::INFINITY, f64::min);
+            recent.iter().all(|&v| v >= old_best)
+        };
+        self.sigma * max_scale < MIN_SIGMA
+            || !condition.is_finite()
+            || condition > MAX_CONDITION
+            || stagnated
+    }
+}
+
+impl Strategy for Cmaes {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::Cmaes
+    }
+
+    fn propose(&mut self, ctx: &Context, rng: &mut Rng) -> Option<Vec<f64>> {
+        if !self.started {
+            self.restart(ctx, rng);
+        }
+        if self.samples.len() == self.lambda {
+            let results = self.generation_results(ctx)?;
+            self.update(results);
+            if self.should_restart() {
+                self.restart(ctx, rng);
+            }
+        }
+        let x = self.sample(rng);
+        self.candidate = Some(x.clone());
+        Some(x)
+    }
+
+    fn accepted(&mut self, id: u64) {
+        if let Some(x) = self.candidate.take() {
+            self.samples.push((x, Some(id)));
+        }
+    }
+
+    fn duplicate_of(&mut self, id: u64) {
+        self.accepted(id);
+    }
+}

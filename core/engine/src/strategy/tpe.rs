@@ -1,0 +1,274 @@
+//! Tree-structured Parzen Estimator (Bergstra et al. 2011) in its multivariate form (Falkner et al. 2018),
+//! for rugged or noisy landscapes.
+//!
+//! Completed trials are split by rank into a "good" set (the best gamma share) and a "bad" set. Each set
+//! becomes a product-kernel density over the unit cube; candidates are drawn from the good density and the
+//! one maximizing l(x)/g(x) is proposed. Kernels:
+//! * numeric coordinates: Gaussian, bandwidth by Scott's rule (sigma_j * n^(-1/(d+4))) floored at half a grid
+//!   level for discrete parameters and at `MIN_BANDWIDTH` otherwise, truncated to the cube by mirroring;
+//! * categorical coordinates: the observed choice with probability 1 - eps, the others share eps.
+//!
+//! The per-ask cost is bounded: at most `MAX_GOOD` good and `MAX_BAD` bad observations are used (the bad ones
+//! are the most recent), so an ask costs the same at 10 000 trials as at 500. Pending trials join the bad set
+//! as "constant liars": a batch of asks spreads out instead of repeating the same argmax. Failed trials are
+//! bad observations too, steering away from regions that crash.
+
+use serde::{Deserialize, Serialize};
+
+use super::bounds::mirror_into_unit;
+use super::{Context, Strategy, StrategyKind};
+use crate::history::Outcome;
+use crate::rng::Rng;
+use crate::space::Space;
+
+const MAX_GOOD: usize = 25;
+const MAX_BAD: usize = 200;
+const MAX_PENDING: usize = 64;
+const CANDIDATES: usize = 24;
+const MIN_BANDWIDTH: f64 = 0.01;
+const MAX_BANDWIDTH: f64 = 1.0;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Tpe {
+    dim: usize,
+}
+
+/// Per-coordinate description the kernels need.
+struct Axis {
+    /// Number of categorical choices, or None for an ordered coordinate.
+    categories: Option<usize>,
+    /// Bandwidth floor (half a bin for discrete ordered coordinates).
+    floor: f64,
+}
+
+struct Density<'a> {
+    centres: Vec<&'a [f64]>,
+    bandwidth: Vec<f64>,
+}
+
+impl Tpe {
+    pub fn new(dim: usize) -> Self {
+        Tpe { dim }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+}
+
+fn axes(space: &Space) -> Vec<Axis> {
+    space
+        .params()
+        .iter()
+        .map(|p| match (p.is_categorical(), p.levels()) {
+            (true, Some(k)) => Axis {
+                categories: Some(k as usize),
+                floor: 0.0,
+            },
+            (false, Some(levels)) => Axis {
+                categories: None,
+                floor: (0.5 / levels as f64).max(MIN_BANDWIDTH),
+            },
+            _ => Axis {
+                categories: None,
+                floor: MIN_BANDWIDTH,
+            },
+        })
+        .collect()
+}
+
+/// Optuna-style gamma: 10% of the observations, at least one, at most `MAX_GOOD`.
+fn n_good(n: usize) -> usize {
+    (n as f64 * 0.1).ceil().clamp(1.0, MAX_GOOD as f64) as usize
+}
+
+/// Scott's rule per coordinate: sigma_j * n^(-1/(d+4)), floored and capped.
+fn scott_bandwidth(centres: &[&[f64]], axes: &[Axis]) -> Vec<f64> {
+    let n = centres.len().max(1) as f64;
+    let factor = n.powf(-1.0 / (axes.len() as f64 + 4.0));
+    axes.iter()
+        .enumerate()
+        .map(|(j, axis)| {
+            if axis.categories.is_some() {
+                return 0.0;
+            }
+            let mean = centres.iter().map(|c| c[j]).sum::<f64>() / n;
+            let var = centres.iter().map(|c| (c[j] - mean).powi(2)).sum::<f64>() / n;
+            // A single observation has no spread; fall back to a wide kernel.
+            let sigma = if centres.len() < 2 { 0.3 } else { var.sqrt() };
+            (sigma * factor).clamp(axis.floor, MAX_BANDWIDTH)
+        })
+        .collect()
+}
+
+/// Probability a categorical kernel centred on an observed choice leaves to the other choices.
+fn categorical_eps(k: usize, n: usize) -> f64 {
+    if k <= 1 {
+        0.0
+    } else {
+        ((k - 1) as f64 / (k as f64 + n as f64)).min(0.5)
+    }
+}
+
+impl Density<'_> {
+    /// log density at x: a mixture of the kernels plus one uniform "prior" component.
+    fn log_pdf(&self, x: &[f64], axes: &[Axis]) -> f64 {
+        let n = self.centres.len();
+        let mut terms = Vec::with_capacity(n + 1);
+        terms.push(0.0); // the uniform prior has density 1 on the cube
+        for c in &self.centres {
+            let mut log_k = 0.0;
+            for (j, axis) in axes.iter().enumerate() {
+                log_k += match axis.categories {
+                    Some(k) => {
+                        let eps = categorical_eps(k, n);
+                        if bin(x[j], k) == bin(c[j], k) {
+                            (1.0 - eps).ln() + (k as f64).ln()
+                        } else {
+                            (eps / (k - 1) as f64).ln() + (k as f64).ln()
+                        }
+                    }
+                    None => {
+                        let h = self.bandwidth[j];
+                        let z = (x[j] - c[j]) / h;
+                        -0.5 * z * z - h.ln() - 0.918_938_533_204_672_7
+                    }
+                };
+            }
+            terms.push(log_k);
+        }
+        log_sum_exp(&terms) - ((n + 1) as f64).ln()
+    }
+
+    fn sample(&self, axes: &[Axis], rng: &mut Rng) -> Vec<f64> {
+        let n = self.centres.len();
+        let pick = rng.below(n + 1);
+        if pick == n {
+            return (0..axes.len()).map(|_| rng.uniform()).collect();
+        }
+        let c = self.centres[pick];
+        axes.iter()
+            .enumerate()
+            .map(|(j, axis)| match axis.categories {
+                Some(k) => {
+                    if rng.uniform() < categorical_eps(k, n) {
+                        let other = (bin(c[j], k) + 1 + rng.below(k - 1)) % k;
+                        (other as f64 + 0.5) / k as f64
+                    } else {
+                        c[j]
+                    }
+                }
+                None => mirror_into_unit(c[j] + self.bandwidth[j] * rng.normal()),
+            })
+            .collect()
+    }
+}
+
+fn bin(u: f64, k: usize) -> usize {
+    ((u * k as f64) as usize).min(k - 1)
+}
+
+fn log_sum_exp(xs: &[f64]) -> f64 {
+    let m = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return m;
+    }
+    m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+impl Strategy for Tpe {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::Tpe
+    }
+
+    fn propose(&mut self, ctx: &Context, rng: &mut Rng) -> Option<Vec<f64>> {
+        let history = ctx.history;
+        let ranked = history.ranked();
+        let axes = axes(ctx.space);
+        let good_count = n_good(ranked.len());
+        let good: Vec<&[f64]> = ranked[..good_count.min(ranked.len())]
+            .iter()
+            .filter_map(|&(_, id)| history.get(id))
+            .map(|t| t.unit.as_slice())
+            .collect();
+        let threshold = ranked
+            .get(good_count.saturating_sub(1))
+            .map_or(f64::NEG_INFINITY, |&(v, _)| v);
+        let mut bad: Vec<&[f64]> = Vec::with_capacity(MAX_BAD + MAX_PENDING);
+        let mut pending = 0;
+        // Newest first: recent bad results and the points in flight matter most, and the walk stops early.
+        for t in history.trials().iter().rev() {
+            match t.outcome {
+                Outcome::Complete(v) if v > threshold && bad.len() < MAX_BAD => bad.push(&t.unit),
+                Outcome::Failed if bad.len() < MAX_BAD => bad.push(&t.unit),
+                Outcome::Pending if pending < MAX_PENDING => {
+                    pending += 1;
+                    bad.push(&t.unit);
+                }
+                _ => {}
+            }
+            if bad.len() >= MAX_BAD && pending >= MAX_PENDING.min(history.n_pending()) {
+                break;
+            }
+        }
+        if good.is_empty() {
+            return Some((0..self.dim).map(|_| rng.uniform()).collect());
+        }
+        let l = Density {
+            bandwidth: scott_bandwidth(&good, &axes),
+            centres: good,
+        };
+        let g = Density {
+            bandwidth: scott_bandwidth(&bad, &axes),
+            centres: bad,
+        };
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for _ in 0..CANDIDATES {
+            let x = l.sample(&axes, rng);
+            let score = l.log_pdf(&x, &axes) - g.log_pdf(&x, &axes);
+            if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                best = Some((score, x));
+            }
+        }
+        best.map(|(_, x)| x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gamma_adapts_and_is_capped() {
+        assert_eq!(n_good(1), 1);
+        assert_eq!(n_good(50), 5);
+        assert_eq!(n_good(10_000), MAX_GOOD);
+    }
+
+    #[test]
+    fn scott_bandwidth_shrinks_with_n_and_respects_floor() {
+        let axes = vec![Axis {
+            categories: None,
+            floor: 0.05,
+        }];
+        let wide: Vec<Vec<f64>> = (0..10).map(|i| vec![i as f64 / 10.0]).collect();
+        let many: Vec<Vec<f64>> = (0..1000).map(|i| vec![(i % 10) as f64 / 10.0]).collect();
+        let a = scott_bandwidth(
+            &wide.iter().map(|v| v.as_slice()).collect::<Vec<_>>(),
+            &axes,
+        )[0];
+        let b = scott_bandwidth(
+            &many.iter().map(|v| v.as_slice()).collect::<Vec<_>>(),
+            &axes,
+        )[0];
+        assert!(b < a);
+        let same: Vec<Vec<f64>> = (0..10).map(|_| vec![0.3]).collect();
+        assert_eq!(
+            scott_bandwidth(
+                &same.iter().map(|v| v.as_slice()).collect::<Vec<_>>(),
+                &axes
+            )[0],
+            0.05
+        );
+    }
+}
