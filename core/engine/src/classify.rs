@@ -135,9 +135,9 @@ mod tests {
     #[test]
     fn smooth_is_structured_and_rugged_is_not() {
         assert_eq!(scores(sphere, 3, 14).0, Landscape::Structured);
-        assert_eq!(scores(noise, 3, 14).0, Landscape::Rugged);
+        assert_eq!(scores(noise, 3, 60).0, Landscape::Rugged);
         assert_eq!(scores(sphere, 10, 26).0, Landscape::Structured);
-        assert_eq!(scores(noise, 10, 26).0, Landscape::Rugged);
+        assert_eq!(scores(noise, 10, 60).0, Landscape::Rugged);
     }
 
     #[test]
