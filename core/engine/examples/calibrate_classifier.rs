@@ -18,23 +18,15 @@ fn ellipsoid(z: &[f64]) -> f64 {
         .sum()
 }
 fn rosenbrock(z: &[f64]) -> f64 {
-    z.windows(2)
-        .map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2))
-        .sum()
+    z.windows(2).map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2)).sum()
 }
 fn rastrigin(z: &[f64]) -> f64 {
-    z.iter()
-        .map(|v| v * v - 10.0 * (std::f64::consts::TAU * v).cos() + 10.0)
-        .sum()
+    z.iter().map(|v| v * v - 10.0 * (std::f64::consts::TAU * v).cos() + 10.0).sum()
 }
 fn ackley(z: &[f64]) -> f64 {
     let n = z.len() as f64;
     let a = (z.iter().map(|v| v * v).sum::<f64>() / n).sqrt();
-    let b = z
-        .iter()
-        .map(|v| (std::f64::consts::TAU * v).cos())
-        .sum::<f64>()
-        / n;
+    let b = z.iter().map(|v| (std::f64::consts::TAU * v).cos()).sum::<f64>() / n;
     -20.0 * (-0.2 * a).exp() - b.exp() + 20.0 + std::f64::consts::E
 }
 fn schwefel(z: &[f64]) -> f64 {
@@ -48,9 +40,7 @@ fn schwefel(z: &[f64]) -> f64 {
 
 /// Deterministic white noise: no structure at any scale.
 fn white_noise(z: &[f64]) -> f64 {
-    let h = z.iter().fold(0u64, |acc, v| {
-        arqonhpo_core::rng::splitmix64(acc ^ v.to_bits())
-    });
+    let h = z.iter().fold(0u64, |acc, v| arqonhpo_core::rng::splitmix64(acc ^ v.to_bits()));
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -77,16 +67,9 @@ fn main() {
                     let vals: Vec<f64> = pts
                         .iter()
                         .map(|p| {
-                            let z: Vec<f64> = p
-                                .iter()
-                                .zip(&shift)
-                                .map(|(u, s)| (2.0 * u - 1.0 - s) * scale)
-                                .collect();
-                            let y = if name == "noise" {
-                                white_noise(&z)
-                            } else {
-                                f(&z)
-                            };
+                            let z: Vec<f64> =
+                                p.iter().zip(&shift).map(|(u, s)| (2.0 * u - 1.0 - s) * scale).collect();
+                            let y = if name == "noise" { white_noise(&z) } else { f(&z) };
                             if noisy {
                                 y + (1.0 + y.abs()) * 0.5 * rng.normal()
                             } else {

@@ -44,28 +44,19 @@ pub fn classify(points: &[&[f64]], values: &[f64]) -> Option<(Landscape, f64)> {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]).then(a.cmp(&b)));
     let dim = points[0].len();
-    let centre: Vec<f64> = (0..dim)
-        .map(|j| order[..elite].iter().map(|&i| points[i][j]).sum::<f64>() / elite as f64)
-        .collect();
+    let centre: Vec<f64> =
+        (0..dim).map(|j| order[..elite].iter().map(|&i| points[i][j]).sum::<f64>() / elite as f64).collect();
     // The elite points sit near their own centroid by construction; correlating them would reward noise.
     let rest = &order[elite..];
     let distances: Vec<f64> = rest.iter().map(|&i| distance(points[i], &centre)).collect();
     let rest_values: Vec<f64> = rest.iter().map(|&i| values[i]).collect();
     let score = spearman(&distances, &rest_values);
-    let label = if score >= STRUCTURED_THRESHOLD {
-        Landscape::Structured
-    } else {
-        Landscape::Rugged
-    };
+    let label = if score >= STRUCTURED_THRESHOLD { Landscape::Structured } else { Landscape::Rugged };
     Some((label, score))
 }
 
 fn distance(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt()
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
 }
 
 /// Average ranks (ties share the mean rank), 0-based.
@@ -126,9 +117,7 @@ mod tests {
 
     /// Deterministic white noise: no structure at any scale.
     fn noise(x: &[f64]) -> f64 {
-        let h = x
-            .iter()
-            .fold(0u64, |acc, v| crate::rng::splitmix64(acc ^ v.to_bits()));
+        let h = x.iter().fold(0u64, |acc, v| crate::rng::splitmix64(acc ^ v.to_bits()));
         (h >> 11) as f64 / (1u64 << 53) as f64
     }
 

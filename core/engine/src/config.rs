@@ -47,8 +47,8 @@ pub struct ParsedConfig {
 }
 
 pub fn parse_config(text: &str) -> Result<ParsedConfig> {
-    let raw: RawConfig = serde_json::from_str(text)
-        .map_err(|e| ArqonError::Config(format!("invalid config: {e}")))?;
+    let raw: RawConfig =
+        serde_json::from_str(text).map_err(|e| ArqonError::Config(format!("invalid config: {e}")))?;
     let strategy = match raw.strategy.as_deref() {
         None => StrategyChoice::Auto,
         Some(name) => StrategyChoice::from_name(name).ok_or_else(|| {
@@ -65,17 +65,8 @@ pub fn parse_config(text: &str) -> Result<ParsedConfig> {
         choices.push(param_choices);
     }
     let space = Space::new(params)?;
-    let config = SolverConfig {
-        seed: raw.seed,
-        budget: raw.budget,
-        strategy,
-        probe_size: raw.probe_size,
-    };
-    Ok(ParsedConfig {
-        space,
-        config,
-        choices,
-    })
+    let config = SolverConfig { seed: raw.seed, budget: raw.budget, strategy, probe_size: raw.probe_size };
+    Ok(ParsedConfig { space, config, choices })
 }
 
 fn parse_bound(name: &str, bound: &Json) -> Result<(Param, Option<Vec<Json>>)> {
@@ -114,14 +105,9 @@ fn parse_bound(name: &str, bound: &Json) -> Result<(Param, Option<Vec<Json>>)> {
         }
         "categorical" => {
             if raw.min.is_some() || raw.max.is_some() || raw.step.is_some() || raw.scale.is_some() {
-                return Err(ArqonError::space(
-                    name,
-                    "a categorical takes only \"choices\"",
-                ));
+                return Err(ArqonError::space(name, "a categorical takes only \"choices\""));
             }
-            let list = raw
-                .choices
-                .ok_or_else(|| ArqonError::space(name, "categorical needs \"choices\""))?;
+            let list = raw.choices.ok_or_else(|| ArqonError::space(name, "categorical needs \"choices\""))?;
             Ok((Param::categorical(name, list.len())?, Some(list)))
         }
         other => Err(ArqonError::space(
@@ -133,10 +119,7 @@ fn parse_bound(name: &str, bound: &Json) -> Result<(Param, Option<Vec<Json>>)> {
 
 fn reject_choices(name: &str, raw: &RawBound) -> Result<()> {
     if raw.choices.is_some() {
-        return Err(ArqonError::space(
-            name,
-            "\"choices\" needs \"type\": \"categorical\"",
-        ));
+        return Err(ArqonError::space(name, "\"choices\" needs \"type\": \"categorical\""));
     }
     Ok(())
 }
@@ -150,10 +133,7 @@ fn require_range(name: &str, raw: &RawBound) -> Result<(f64, f64)> {
 
 fn as_int(name: &str, field: &str, x: f64) -> Result<i64> {
     if x.fract() != 0.0 || x.abs() > 9.0e15 {
-        return Err(ArqonError::space(
-            name,
-            format!("\"{field}\" must be an integer, got {x}"),
-        ));
+        return Err(ArqonError::space(name, format!("\"{field}\" must be an integer, got {x}")));
     }
     Ok(x as i64)
 }
@@ -162,28 +142,23 @@ fn as_int(name: &str, field: &str, x: f64) -> Result<i64> {
 pub fn json_to_value(param: &Param, choices: Option<&[Json]>, json: &Json) -> Result<Value> {
     use crate::space::ParamKind;
     match (&param.kind, choices) {
-        (ParamKind::Categorical { .. }, Some(list)) => list
-            .iter()
-            .position(|c| c == json)
-            .map(Value::Choice)
-            .ok_or_else(|| {
+        (ParamKind::Categorical { .. }, Some(list)) => {
+            list.iter().position(|c| c == json).map(Value::Choice).ok_or_else(|| {
                 ArqonError::parameter(&param.name, format!("{json} is not one of the choices"))
-            }),
-        (ParamKind::Float { .. }, _) => json.as_f64().map(Value::Float).ok_or_else(|| {
-            ArqonError::parameter(&param.name, format!("expected a number, got {json}"))
-        }),
+            })
+        }
+        (ParamKind::Float { .. }, _) => json
+            .as_f64()
+            .map(Value::Float)
+            .ok_or_else(|| ArqonError::parameter(&param.name, format!("expected a number, got {json}"))),
         (ParamKind::Int { .. }, _) => match (json.as_i64(), json.as_f64()) {
             (Some(i), _) => Ok(Value::Int(i)),
             (None, Some(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(Value::Int(x as i64)),
-            _ => Err(ArqonError::parameter(
-                &param.name,
-                format!("expected an integer, got {json}"),
-            )),
+            _ => Err(ArqonError::parameter(&param.name, format!("expected an integer, got {json}"))),
         },
-        (ParamKind::Categorical { .. }, None) => Err(ArqonError::parameter(
-            &param.name,
-            "no choices known for this categorical",
-        )),
+        (ParamKind::Categorical { .. }, None) => {
+            Err(ArqonError::parameter(&param.name, "no choices known for this categorical"))
+        }
     }
 }
 
@@ -217,28 +192,18 @@ pub fn parse_results(text: &str) -> Result<Vec<ParsedResult>> {
     let items = match json {
         Json::Array(items) => items,
         obj @ Json::Object(_) => vec![obj],
-        other => {
-            return Err(ArqonError::Config(format!(
-                "results must be a list of objects, got {other}"
-            )))
-        }
+        other => return Err(ArqonError::Config(format!("results must be a list of objects, got {other}"))),
     };
     items
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let raw: RawResult = serde_json::from_value(item)
-                .map_err(|e| ArqonError::Config(format!("result #{i}: {e}")))?;
+            let raw: RawResult =
+                serde_json::from_value(item).map_err(|e| ArqonError::Config(format!("result #{i}: {e}")))?;
             if raw.id.is_none() && raw.params.is_none() {
-                return Err(ArqonError::Config(format!(
-                    "result #{i}: needs \"params\" or \"id\""
-                )));
+                return Err(ArqonError::Config(format!("result #{i}: needs \"params\" or \"id\"")));
             }
-            Ok(ParsedResult {
-                id: raw.id,
-                params: raw.params,
-                value: raw.value,
-            })
+            Ok(ParsedResult { id: raw.id, params: raw.params, value: raw.value })
         })
         .collect()
 }
@@ -263,9 +228,7 @@ fn replace_non_finite_tokens(text: &str) -> std::borrow::Cow<'_, str> {
             rest = &rest[c.len_utf8()..];
             continue;
         }
-        let token = ["-Infinity", "Infinity", "NaN"]
-            .into_iter()
-            .find(|t| rest.starts_with(t));
+        let token = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| rest.starts_with(t));
         match token {
             Some(t) => {
                 out.push_str("null");
@@ -300,23 +263,16 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors() {
         assert!(parse_config(r#"{"bounds": {"x": {"min": 0, "max": 1}}, "sed": 1}"#).is_err());
-        let e = parse_config(r#"{"bounds": {"x": {"min": 0, "max": 1, "scal": "Log"}}}"#)
-            .err()
-            .unwrap();
+        let e = parse_config(r#"{"bounds": {"x": {"min": 0, "max": 1, "scal": "Log"}}}"#).err().unwrap();
         assert!(e.to_string().contains("'x'"), "{e}");
     }
 
     #[test]
     fn nan_tokens_read_as_failures_but_not_inside_strings() {
-        let r = parse_results(
-            r#"[{"params": {"c": "NaN"}, "value": NaN}, {"id": 3, "value": -Infinity}]"#,
-        )
-        .unwrap();
+        let r = parse_results(r#"[{"params": {"c": "NaN"}, "value": NaN}, {"id": 3, "value": -Infinity}]"#)
+            .unwrap();
         assert_eq!(r[0].value, None);
-        assert_eq!(
-            r[0].params.as_ref().unwrap()["c"],
-            Json::String("NaN".into())
-        );
+        assert_eq!(r[0].params.as_ref().unwrap()["c"], Json::String("NaN".into()));
         assert_eq!(r[1].id, Some(3));
     }
 }

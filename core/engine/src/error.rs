@@ -25,17 +25,11 @@ pub enum ArqonError {
 
 impl ArqonError {
     pub(crate) fn space(param: &str, message: impl Into<String>) -> Self {
-        ArqonError::SearchSpace {
-            param: param.to_string(),
-            message: message.into(),
-        }
+        ArqonError::SearchSpace { param: param.to_string(), message: message.into() }
     }
 
     pub(crate) fn parameter(param: &str, message: impl Into<String>) -> Self {
-        ArqonError::Parameter {
-            param: param.to_string(),
-            message: message.into(),
-        }
+        ArqonError::Parameter { param: param.to_string(), message: message.into() }
     }
 }
 

@@ -102,9 +102,7 @@ impl History {
 
     /// The first trial holding exactly these values, whatever its state.
     pub fn find_values(&self, values: &[Value]) -> Option<&Trial> {
-        self.seen
-            .get(&param_key(values))
-            .and_then(|&id| self.get(id))
+        self.seen.get(&param_key(values)).and_then(|&id| self.get(id))
     }
 
     pub fn distinct_points(&self) -> usize {
@@ -117,10 +115,7 @@ impl History {
         let key = param_key(&trial.values);
         let id_of_new = trial.id;
         if trial.outcome == Outcome::Pending {
-            self.pending_by_key
-                .entry(key.clone())
-                .or_default()
-                .push(trial.id);
+            self.pending_by_key.entry(key.clone()).or_default().push(trial.id);
         }
         self.seen.entry(key).or_insert(id_of_new);
         let outcome = trial.outcome;
@@ -131,10 +126,7 @@ impl History {
 
     /// Records the result of a pending trial. A trial's first result is final.
     pub fn finish(&mut self, id: u64, outcome: Outcome) -> Result<()> {
-        let trial = self
-            .trials
-            .get_mut(id as usize)
-            .ok_or(ArqonError::UnknownTrial(id))?;
+        let trial = self.trials.get_mut(id as usize).ok_or(ArqonError::UnknownTrial(id))?;
         if trial.outcome != Outcome::Pending {
             return Err(ArqonError::TrialState {
                 id,
@@ -172,10 +164,7 @@ impl History {
         for t in &self.trials {
             let key = param_key(&t.values);
             if t.outcome == Outcome::Pending {
-                self.pending_by_key
-                    .entry(key.clone())
-                    .or_default()
-                    .push(t.id);
+                self.pending_by_key.entry(key.clone()).or_default().push(t.id);
             }
             self.seen.entry(key).or_insert(t.id);
         }
@@ -183,17 +172,11 @@ impl History {
 
     /// Pending trials, most recent first; used by strategies that must avoid points others are evaluating.
     pub fn pending_recent(&self, limit: usize) -> impl Iterator<Item = &Trial> {
-        self.trials
-            .iter()
-            .rev()
-            .filter(|t| t.outcome == Outcome::Pending)
-            .take(limit)
+        self.trials.iter().rev().filter(|t| t.outcome == Outcome::Pending).take(limit)
     }
 
     /// The id of the oldest pending trial with exactly these values, for results told without an id.
     pub fn find_pending(&self, values: &[Value]) -> Option<u64> {
-        self.pending_by_key
-            .get(&param_key(values))
-            .and_then(|ids| ids.first().copied())
+        self.pending_by_key.get(&param_key(values)).and_then(|ids| ids.first().copied())
     }
 }

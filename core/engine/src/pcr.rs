@@ -5,8 +5,13 @@
 //! * Classify: once enough probe results are in, the rank-based classifier labels the landscape.
 //! * Refine: structured landscapes go to Nelder-Mead (d <= 2) or CMA-ES (d > 2); rugged or noisy ones, and any
 //!   space with categorical parameters, go to TPE. With `strategy` fixed in the config, that strategy runs.
-//! * Re-classify: each time the number of results doubles, the classifier runs again on the recent results;
-//!   a changed label switches strategy. Every decision becomes a run-record event.
+//! * Re-classify: each time the number of results doubles, the classifier runs again on the exploratory
+//!   (probe-stream) results, if new ones arrived; a changed label switches strategy. Points a strategy chose
+//!   are not used: they cluster where the strategy searches, and locally every landscape looks like noise.
+//! * Evidence of stagnation: when Nelder-Mead has not improved the best value for `stall_patience` results,
+//!   the landscape was not as structured as it looked and TPE takes over (CMA-ES restarts by itself).
+//!
+//! Every decision becomes a run-record event.
 //!
 //! While a strategy waits for results it needs (a simplex vertex, the rest of a CMA-ES generation), the
 //! solver serves further asks from the probe stream, so parallel workers always get fresh, spread points.
@@ -14,7 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{classify, Landscape, MIN_POINTS};
-use crate::history::Outcome;
+use crate::history::{Outcome, Source};
 use crate::rng::Rng;
 use crate::runlog::Event;
 use crate::solver::{SolverConfig, StrategyChoice};
@@ -24,8 +29,12 @@ use crate::strategy::nelder_mead::NelderMead;
 use crate::strategy::tpe::Tpe;
 use crate::strategy::{Context, Strategy, StrategyKind};
 
-/// At most this many recent results feed a re-classification, so its cost stays bounded.
+/// At most this many recent exploratory results feed a re-classification, so its cost stays bounded.
 const RECLASSIFY_WINDOW: usize = 200;
+/// Results without improvement after which Nelder-Mead hands over to TPE: at least this many...
+const MIN_STALL_PATIENCE: usize = 40;
+/// ...and this many per dimension.
+const STALL_PATIENCE_PER_DIM: usize = 10;
 /// Nelder-Mead is preferred for structured landscapes up to this dimension; CMA-ES above.
 const NELDER_MEAD_MAX_DIM: usize = 2;
 
@@ -81,13 +90,16 @@ pub struct Pcr {
     classification: Option<Classification>,
     /// Result count at which the next re-classification happens.
     next_review: usize,
+    /// Exploratory results the last classification saw.
+    explored_at_last_review: usize,
+    /// Best value so far and the result count when it was found, for the stagnation rule.
+    best_value: f64,
+    improved_at: usize,
 }
 
 impl Pcr {
     pub fn new(space: &Space, config: &SolverConfig) -> Self {
-        let probe_size = config
-            .probe_size
-            .unwrap_or_else(|| default_probe_size(space.dim(), config.budget));
+        let probe_size = config.probe_size.unwrap_or_else(|| default_probe_size(space.dim(), config.budget));
         Pcr {
             probe_size,
             choice: config.strategy,
@@ -96,6 +108,9 @@ impl Pcr {
             refiner: None,
             classification: None,
             next_review: 0,
+            explored_at_last_review: 0,
+            best_value: f64::INFINITY,
+            improved_at: 0,
         }
     }
 
@@ -147,10 +162,39 @@ impl Pcr {
         if self.refiner.is_none() {
             return self.first_decision(ctx, n_results);
         }
-        if self.choice == StrategyChoice::Auto && n_results >= self.next_review {
+        if self.choice != StrategyChoice::Auto {
+            return Vec::new();
+        }
+        if let Some(event) = self.stagnation(ctx, n_results) {
+            return vec![event];
+        }
+        if n_results >= self.next_review {
             return self.review(ctx, n_results);
         }
         Vec::new()
+    }
+
+    /// Hands over from Nelder-Mead to TPE when the best value stops improving.
+    fn stagnation(&mut self, ctx: &Context, n_results: usize) -> Option<Event> {
+        if let Some(&(best, _)) = ctx.history.ranked().first() {
+            if best < self.best_value {
+                self.best_value = best;
+                self.improved_at = n_results;
+            }
+        }
+        let patience = MIN_STALL_PATIENCE.max(STALL_PATIENCE_PER_DIM * self.dim);
+        if self.active() != StrategyKind::NelderMead || n_results - self.improved_at < patience {
+            return None;
+        }
+        self.refiner = Refiner::new(StrategyKind::Tpe, self.dim);
+        self.improved_at = n_results;
+        Some(Event::Decision {
+            after_results: n_results,
+            phase: "refine".into(),
+            strategy: StrategyKind::Tpe.name().into(),
+            score: self.classification.as_ref().map(|c| c.score),
+            reason: format!("no improvement in {patience} results: switching from nelder_mead"),
+        })
     }
 
     fn first_decision(&mut self, ctx: &Context, n_results: usize) -> Vec<Event> {
@@ -158,27 +202,18 @@ impl Pcr {
         if fixed.is_none() && n_results < MIN_POINTS {
             return Vec::new(); // keep probing until the classifier has enough evidence
         }
-        let verdict = classify_recent(ctx, usize::MAX);
+        let verdict = classify_exploratory(ctx, usize::MAX);
+        self.explored_at_last_review = count_exploratory(ctx);
         let kind = fixed.unwrap_or_else(|| self.select(verdict.map(|(l, _)| l)));
         self.refiner = Refiner::new(kind, self.dim);
         self.next_review = n_results * 2;
         let (reason, score) = match (fixed, verdict) {
-            (Some(_), _) => (
-                "strategy fixed by configuration".to_string(),
-                verdict.map(|(_, s)| s),
-            ),
-            (None, Some((label, score))) => {
-                (format!("probe classified as {}", label.name()), Some(score))
-            }
+            (Some(_), _) => ("strategy fixed by configuration".to_string(), verdict.map(|(_, s)| s)),
+            (None, Some((label, score))) => (format!("probe classified as {}", label.name()), Some(score)),
             (None, None) => ("not enough results to classify".to_string(), None),
         };
         if let Some((label, score)) = verdict {
-            self.classification = Some(Classification {
-                label,
-                score,
-                n_results,
-                strategy: kind,
-            });
+            self.classification = Some(Classification { label, score, n_results, strategy: kind });
         }
         vec![Event::Decision {
             after_results: n_results,
@@ -191,7 +226,12 @@ impl Pcr {
 
     fn review(&mut self, ctx: &Context, n_results: usize) -> Vec<Event> {
         self.next_review = n_results * 2;
-        let Some((label, score)) = classify_recent(ctx, RECLASSIFY_WINDOW) else {
+        let explored = count_exploratory(ctx);
+        if explored <= self.explored_at_last_review {
+            return Vec::new(); // no new unbiased evidence
+        }
+        self.explored_at_last_review = explored;
+        let Some((label, score)) = classify_exploratory(ctx, RECLASSIFY_WINDOW) else {
             return Vec::new();
         };
         let previous = self.active();
@@ -200,24 +240,11 @@ impl Pcr {
         if switched {
             self.refiner = Refiner::new(kind, self.dim);
         }
-        self.classification = Some(Classification {
-            label,
-            score,
-            n_results,
-            strategy: kind,
-        });
+        self.classification = Some(Classification { label, score, n_results, strategy: kind });
         let reason = if switched {
-            format!(
-                "re-classified as {}: switching from {}",
-                label.name(),
-                previous.name()
-            )
+            format!("re-classified as {}: switching from {}", label.name(), previous.name())
         } else {
-            format!(
-                "re-classified as {}: keeping {}",
-                label.name(),
-                previous.name()
-            )
+            format!("re-classified as {}: keeping {}", label.name(), previous.name())
         };
         vec![Event::Decision {
             after_results: n_results,
@@ -260,9 +287,7 @@ impl Pcr {
     }
 
     pub fn is_consistent(&self, dim: usize) -> bool {
-        self.probe_size >= 1
-            && self.dim == dim
-            && self.refiner.as_ref().is_none_or(|r| r.dim() == dim)
+        self.probe_size >= 1 && self.dim == dim && self.refiner.as_ref().is_none_or(|r| r.dim() == dim)
     }
 }
 
@@ -275,17 +300,22 @@ fn fixed_kind(choice: StrategyChoice) -> Option<StrategyKind> {
     }
 }
 
-/// Classifies the most recent `window` completed trials.
-fn classify_recent(ctx: &Context, window: usize) -> Option<(Landscape, f64)> {
+fn is_exploratory(t: &crate::history::Trial) -> bool {
+    matches!(t.source, Source::Probe { .. }) && matches!(t.outcome, Outcome::Complete(_))
+}
+
+fn count_exploratory(ctx: &Context) -> usize {
+    ctx.history.trials().iter().filter(|t| is_exploratory(t)).count()
+}
+
+/// Classifies the most recent `window` completed probe-stream trials.
+fn classify_exploratory(ctx: &Context, window: usize) -> Option<(Landscape, f64)> {
     let mut points = Vec::new();
     let mut values = Vec::new();
-    for t in ctx.history.trials().iter().rev() {
+    for t in ctx.history.trials().iter().rev().filter(|t| is_exploratory(t)).take(window) {
         if let Outcome::Complete(v) = t.outcome {
             points.push(t.unit.as_slice());
             values.push(v);
-            if points.len() >= window {
-                break;
-            }
         }
     }
     classify(&points, &values)

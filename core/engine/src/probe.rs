@@ -22,9 +22,7 @@ pub struct ProbeDesign {
 impl ProbeDesign {
     pub fn new(dim: usize, seed: u64) -> Self {
         let phi = generalized_golden_ratio(dim);
-        let mut alpha: Vec<u64> = (0..dim)
-            .map(|j| to_fixed(phi.powi(-(j as i32 + 1)).fract()))
-            .collect();
+        let mut alpha: Vec<u64> = (0..dim).map(|j| to_fixed(phi.powi(-(j as i32 + 1)).fract())).collect();
         // A distinct stream from the strategies' generator: the design must not depend on how many random
         // numbers the strategies consumed.
         let mut rng = Rng::new(splitmix64(seed ^ 0x5052_4F42_4544_4553));
@@ -104,10 +102,7 @@ mod tests {
             for i in 0..n {
                 counts[(d.point(i)[j] * 8.0) as usize] += 1;
             }
-            assert!(
-                counts.iter().all(|&c| (42..=58).contains(&c)),
-                "coordinate {j}: {counts:?}"
-            );
+            assert!(counts.iter().all(|&c| (42..=58).contains(&c)), "coordinate {j}: {counts:?}");
         }
     }
 }

@@ -83,8 +83,7 @@ impl RunLog {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| {
-                serde_json::from_str(l)
-                    .map_err(|e| ArqonError::Replay(format!("line {}: {e}", i + 1)))
+                serde_json::from_str(l).map_err(|e| ArqonError::Replay(format!("line {}: {e}", i + 1)))
             })
             .collect::<Result<Vec<Event>>>()?;
         Ok(RunLog { events })
@@ -106,41 +105,21 @@ pub fn replay(text: &str) -> Result<(Solver, ReplayReport)> {
     let log = RunLog::from_jsonl(text)?;
     let mut events = log.events.iter();
     let mut solver = match events.next() {
-        Some(Event::Header {
-            format,
-            space,
-            config,
-        }) => {
+        Some(Event::Header { format, space, config }) => {
             if *format != FORMAT_VERSION {
-                return Err(ArqonError::Replay(format!(
-                    "unsupported record format {format}"
-                )));
+                return Err(ArqonError::Replay(format!("unsupported record format {format}")));
             }
             Solver::new(space.clone(), config.clone())?
         }
-        _ => {
-            return Err(ArqonError::Replay(
-                "the record does not start with a header".into(),
-            ))
-        }
+        _ => return Err(ArqonError::Replay("the record does not start with a header".into())),
     };
-    let mut report = ReplayReport {
-        asks: 0,
-        suggestions: 0,
-        tells: 0,
-        decisions: 0,
-    };
+    let mut report = ReplayReport { asks: 0, suggestions: 0, tells: 0, decisions: 0 };
     for event in events {
         replay_event(&mut solver, event, &mut report)?;
     }
     let is_decision = |e: &&Event| matches!(e, Event::Decision { .. });
     let recorded: Vec<&Event> = log.events.iter().filter(is_decision).collect();
-    let produced: Vec<&Event> = solver
-        .record()
-        .events()
-        .iter()
-        .filter(is_decision)
-        .collect();
+    let produced: Vec<&Event> = solver.record().events().iter().filter(is_decision).collect();
     if recorded != produced {
         return Err(ArqonError::Replay(format!(
             "strategy decisions differ: recorded {recorded:?}, replay made {produced:?}"
@@ -151,13 +130,8 @@ pub fn replay(text: &str) -> Result<(Solver, ReplayReport)> {
 
 fn replay_event(solver: &mut Solver, event: &Event, report: &mut ReplayReport) -> Result<()> {
     match event {
-        Event::Header { .. } => {
-            return Err(ArqonError::Replay("a second header in the record".into()))
-        }
-        Event::Ask {
-            requested,
-            suggestions,
-        } => {
+        Event::Header { .. } => return Err(ArqonError::Replay("a second header in the record".into())),
+        Event::Ask { requested, suggestions } => {
             let got = solver.ask(*requested);
             report.asks += 1;
             report.suggestions += got.len();
@@ -182,12 +156,7 @@ fn replay_event(solver: &mut Solver, event: &Event, report: &mut ReplayReport) -
             report.tells += 1;
             solver.tell(*id, *value)?;
         }
-        Event::External {
-            id,
-            values,
-            pending,
-            value,
-        } => {
+        Event::External { id, values, pending, value } => {
             let got = if *pending {
                 solver.add_pending(values.clone())?
             } else {

@@ -49,12 +49,7 @@ pub struct SolverConfig {
 
 impl Default for SolverConfig {
     fn default() -> Self {
-        SolverConfig {
-            seed: 0,
-            budget: None,
-            strategy: StrategyChoice::Auto,
-            probe_size: None,
-        }
+        SolverConfig { seed: 0, budget: None, strategy: StrategyChoice::Auto, probe_size: None }
     }
 }
 
@@ -91,11 +86,7 @@ impl Solver {
         let design = ProbeDesign::new(space.dim(), config.seed);
         let pcr = Pcr::new(&space, &config);
         let mut log = RunLog::default();
-        log.push(Event::Header {
-            format: FORMAT_VERSION,
-            space: space.clone(),
-            config: config.clone(),
-        });
+        log.push(Event::Header { format: FORMAT_VERSION, space: space.clone(), config: config.clone() });
         Ok(Solver {
             rng: Rng::new(splitmix64(config.seed)),
             space,
@@ -155,9 +146,7 @@ impl Solver {
 
     /// Up to `n` new suggestions (fewer only when the budget runs out).
     pub fn ask(&mut self, n: usize) -> Vec<Suggestion> {
-        let n = self
-            .remaining()
-            .map_or(n, |r| n.min(usize::try_from(r).unwrap_or(usize::MAX)));
+        let n = self.remaining().map_or(n, |r| n.min(usize::try_from(r).unwrap_or(usize::MAX)));
         self.update_pcr();
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
@@ -168,11 +157,7 @@ impl Solver {
             requested: n,
             suggestions: out
                 .iter()
-                .map(|s| Suggested {
-                    id: s.id,
-                    values: s.values.clone(),
-                    source: source_name(s.source),
-                })
+                .map(|s| Suggested { id: s.id, values: s.values.clone(), source: source_name(s.source) })
                 .collect(),
         });
         out
@@ -192,24 +177,14 @@ impl Solver {
         let value = value.filter(|v| v.is_finite());
         let outcome = value.map_or(Outcome::Failed, Outcome::Complete);
         let id = self.push_external(values.clone(), outcome)?;
-        self.log.push(Event::External {
-            id,
-            values,
-            pending: false,
-            value,
-        });
+        self.log.push(Event::External { id, values, pending: false, value });
         Ok(id)
     }
 
     /// Adds a point someone else is evaluating now; its result is told later with `tell`.
     pub fn add_pending(&mut self, values: Vec<Value>) -> Result<u64> {
         let id = self.push_external(values.clone(), Outcome::Pending)?;
-        self.log.push(Event::External {
-            id,
-            values,
-            pending: true,
-            value: None,
-        });
+        self.log.push(Event::External { id, values, pending: true, value: None });
         Ok(id)
     }
 
@@ -232,46 +207,27 @@ impl Solver {
     fn push_external(&mut self, values: Vec<Value>, outcome: Outcome) -> Result<u64> {
         let unit = self.space.encode(&values)?;
         let id = self.history.next_id();
-        self.history.push(Trial {
-            id,
-            unit,
-            values,
-            outcome,
-            source: Source::External,
-        });
+        self.history.push(Trial { id, unit, values, outcome, source: Source::External });
         Ok(id)
     }
 
     fn update_pcr(&mut self) {
-        let ctx = Context {
-            space: &self.space,
-            history: &self.history,
-        };
+        let ctx = Context { space: &self.space, history: &self.history };
         for decision in self.pcr.update(&ctx, self.n_asked) {
             self.log.push(decision);
         }
     }
 
     fn next_suggestion(&mut self) -> Suggestion {
-        let exhausted = self
-            .space
-            .cardinality()
-            .is_some_and(|c| self.history.distinct_points() as u64 >= c);
-        let (unit, source) = self
-            .strategy_point(exhausted)
-            .unwrap_or_else(|| self.probe_stream_point(exhausted));
+        let exhausted = self.space.cardinality().is_some_and(|c| self.history.distinct_points() as u64 >= c);
+        let (unit, source) =
+            self.strategy_point(exhausted).unwrap_or_else(|| self.probe_stream_point(exhausted));
         let values = self.space.decode(&unit);
         let id = self.history.next_id();
         if let Source::Strategy(_) = source {
             self.pcr.accepted(id);
         }
-        self.history.push(Trial {
-            id,
-            unit,
-            values: values.clone(),
-            outcome: Outcome::Pending,
-            source,
-        });
+        self.history.push(Trial { id, unit, values: values.clone(), outcome: Outcome::Pending, source });
         self.n_asked += 1;
         Suggestion { id, values, source }
     }
@@ -282,10 +238,7 @@ impl Solver {
             return None;
         }
         for _ in 0..STRATEGY_RETRIES {
-            let ctx = Context {
-                space: &self.space,
-                history: &self.history,
-            };
+            let ctx = Context { space: &self.space, history: &self.history };
             let (unit, kind) = self.pcr.propose(&ctx, &mut self.rng)?;
             let values = self.space.decode(&unit);
             match self.history.find_values(&values) {
@@ -308,12 +261,7 @@ impl Solver {
         }
         // A crowded discrete space: take a uniformly random point, still deterministic through the seed.
         let unit: Vec<f64> = (0..self.space.dim()).map(|_| self.rng.uniform()).collect();
-        (
-            unit,
-            Source::Probe {
-                index: self.probe_cursor - 1,
-            },
-        )
+        (unit, Source::Probe { index: self.probe_cursor - 1 })
     }
 
     /// Serializes the complete state (history, generator, strategy state, run record).
@@ -325,9 +273,9 @@ impl Solver {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let body = bytes.strip_prefix(SNAPSHOT_MAGIC).ok_or_else(|| {
-            ArqonError::Snapshot("not an ArqonHPO snapshot (bad magic or version)".into())
-        })?;
+        let body = bytes
+            .strip_prefix(SNAPSHOT_MAGIC)
+            .ok_or_else(|| ArqonError::Snapshot("not an ArqonHPO snapshot (bad magic or version)".into()))?;
         let mut solver: Solver =
             postcard::from_bytes(body).map_err(|e| ArqonError::Snapshot(e.to_string()))?;
         solver.validate_restored()?;

@@ -14,21 +14,9 @@ const STEP_TOLERANCE: f64 = 1e-9;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum ParamKind {
-    Float {
-        low: f64,
-        high: f64,
-        log: bool,
-        step: Option<f64>,
-    },
-    Int {
-        low: i64,
-        high: i64,
-        log: bool,
-        step: i64,
-    },
-    Categorical {
-        n_choices: usize,
-    },
+    Float { low: f64, high: f64, log: bool, step: Option<f64> },
+    Int { low: i64, high: i64, log: bool, step: i64 },
+    Categorical { n_choices: usize },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -73,55 +61,29 @@ impl Param {
             ));
         }
         if low >= high {
-            return Err(ArqonError::space(
-                name,
-                format!("low must be < high, got low={low}, high={high}"),
-            ));
+            return Err(ArqonError::space(name, format!("low must be < high, got low={low}, high={high}")));
         }
         if log && low <= 0.0 {
-            return Err(ArqonError::space(
-                name,
-                format!("log scale needs low > 0, got low={low}"),
-            ));
+            return Err(ArqonError::space(name, format!("log scale needs low > 0, got low={low}")));
         }
         if let Some(step) = step {
             if log {
-                return Err(ArqonError::space(
-                    name,
-                    "log scale and step cannot be combined",
-                ));
+                return Err(ArqonError::space(name, "log scale and step cannot be combined"));
             }
             check_float_step(name, low, high, step)?;
         }
-        Ok(Param {
-            name: name.to_string(),
-            kind: ParamKind::Float {
-                low,
-                high,
-                log,
-                step,
-            },
-        })
+        Ok(Param { name: name.to_string(), kind: ParamKind::Float { low, high, log, step } })
     }
 
     pub fn int(name: &str, low: i64, high: i64, log: bool, step: i64) -> Result<Self> {
         if low >= high {
-            return Err(ArqonError::space(
-                name,
-                format!("low must be < high, got low={low}, high={high}"),
-            ));
+            return Err(ArqonError::space(name, format!("low must be < high, got low={low}, high={high}")));
         }
         if log && low <= 0 {
-            return Err(ArqonError::space(
-                name,
-                format!("log scale needs low > 0, got low={low}"),
-            ));
+            return Err(ArqonError::space(name, format!("log scale needs low > 0, got low={low}")));
         }
         if step <= 0 {
-            return Err(ArqonError::space(
-                name,
-                format!("step must be > 0, got {step}"),
-            ));
+            return Err(ArqonError::space(name, format!("step must be > 0, got {step}")));
         }
         if log && step != 1 {
             return Err(ArqonError::space(name, "log scale needs step == 1"));
@@ -134,48 +96,28 @@ impl Param {
             ));
         }
         if span / (step as i128) >= (1i128 << 52) {
-            return Err(ArqonError::space(
-                name,
-                "range has too many levels (at most 2^52)",
-            ));
+            return Err(ArqonError::space(name, "range has too many levels (at most 2^52)"));
         }
-        Ok(Param {
-            name: name.to_string(),
-            kind: ParamKind::Int {
-                low,
-                high,
-                log,
-                step,
-            },
-        })
+        Ok(Param { name: name.to_string(), kind: ParamKind::Int { low, high, log, step } })
     }
 
     pub fn categorical(name: &str, n_choices: usize) -> Result<Self> {
         if n_choices == 0 {
-            return Err(ArqonError::space(
-                name,
-                "categorical needs at least one choice",
-            ));
+            return Err(ArqonError::space(name, "categorical needs at least one choice"));
         }
-        Ok(Param {
-            name: name.to_string(),
-            kind: ParamKind::Categorical { n_choices },
-        })
+        Ok(Param { name: name.to_string(), kind: ParamKind::Categorical { n_choices } })
     }
 
     /// Number of distinct values, or None for a continuous parameter.
     pub fn levels(&self) -> Option<u64> {
         match self.kind {
             ParamKind::Float { step: None, .. } => None,
-            ParamKind::Float {
-                low,
-                high,
-                step: Some(step),
-                ..
-            } => Some(float_step_count(low, high, step) + 1),
-            ParamKind::Int {
-                low, high, step, ..
-            } => Some(((high as i128 - low as i128) / step as i128) as u64 + 1),
+            ParamKind::Float { low, high, step: Some(step), .. } => {
+                Some(float_step_count(low, high, step) + 1)
+            }
+            ParamKind::Int { low, high, step, .. } => {
+                Some(((high as i128 - low as i128) / step as i128) as u64 + 1)
+            }
             ParamKind::Categorical { n_choices } => Some(n_choices as u64),
         }
     }
@@ -188,36 +130,18 @@ impl Param {
     pub fn decode(&self, u: f64) -> Value {
         let u = if u.is_nan() { 0.5 } else { u.clamp(0.0, 1.0) };
         match self.kind {
-            ParamKind::Float {
-                low,
-                high,
-                log: false,
-                step: None,
-            } => Value::Float((low + u * (high - low)).clamp(low, high)),
-            ParamKind::Float {
-                low,
-                high,
-                log: true,
-                ..
-            } => {
+            ParamKind::Float { low, high, log: false, step: None } => {
+                Value::Float((low + u * (high - low)).clamp(low, high))
+            }
+            ParamKind::Float { low, high, log: true, .. } => {
                 let x = (low.ln() + u * (high.ln() - low.ln())).exp();
                 Value::Float(x.clamp(low, high))
             }
-            ParamKind::Float {
-                low,
-                high,
-                step: Some(step),
-                ..
-            } => {
+            ParamKind::Float { low, high, step: Some(step), .. } => {
                 let idx = bin_index(u, float_step_count(low, high, step) + 1);
                 Value::Float((low + idx as f64 * step).min(high))
             }
-            ParamKind::Int {
-                low,
-                high,
-                log: true,
-                ..
-            } => {
+            ParamKind::Int { low, high, log: true, .. } => {
                 let (a, b) = int_log_range(low, high);
                 let x = (a + u * (b - a)).exp().round();
                 Value::Int((x as i64).clamp(low, high))
@@ -226,9 +150,7 @@ impl Param {
                 let idx = bin_index(u, self.levels().unwrap_or(1));
                 Value::Int(low + idx as i64 * step)
             }
-            ParamKind::Categorical { n_choices } => {
-                Value::Choice(bin_index(u, n_choices as u64) as usize)
-            }
+            ParamKind::Categorical { n_choices } => Value::Choice(bin_index(u, n_choices as u64) as usize),
         }
     }
 
@@ -236,35 +158,14 @@ impl Param {
     /// trials may hold them) and clamped to the nearest edge; wrong kinds are an error.
     pub fn encode(&self, value: &Value) -> Result<f64> {
         let u = match (&self.kind, *value) {
-            (
-                ParamKind::Float {
-                    low,
-                    high,
-                    log,
-                    step,
-                },
-                Value::Float(x),
-            ) => {
+            (ParamKind::Float { low, high, log, step }, Value::Float(x)) => {
                 if !x.is_finite() {
-                    return Err(ArqonError::parameter(
-                        &self.name,
-                        format!("value must be finite, got {x}"),
-                    ));
+                    return Err(ArqonError::parameter(&self.name, format!("value must be finite, got {x}")));
                 }
                 encode_float(*low, *high, *log, *step, x)
             }
-            (ParamKind::Float { .. }, Value::Int(i)) => {
-                return self.encode(&Value::Float(i as f64))
-            }
-            (
-                ParamKind::Int {
-                    low,
-                    high,
-                    log: true,
-                    ..
-                },
-                Value::Int(i),
-            ) => {
+            (ParamKind::Float { .. }, Value::Int(i)) => return self.encode(&Value::Float(i as f64)),
+            (ParamKind::Int { low, high, log: true, .. }, Value::Int(i)) => {
                 let (a, b) = int_log_range(*low, *high);
                 ((i.max(1) as f64).ln() - a) / (b - a)
             }
@@ -282,10 +183,7 @@ impl Param {
                 ))
             }
             (_, other) => {
-                return Err(ArqonError::parameter(
-                    &self.name,
-                    format!("value {other:?} has the wrong kind"),
-                ))
+                return Err(ArqonError::parameter(&self.name, format!("value {other:?} has the wrong kind")))
             }
         };
         Ok(u.clamp(0.0, 1.0))
@@ -294,26 +192,17 @@ impl Param {
 
 fn check_float_step(name: &str, low: f64, high: f64, step: f64) -> Result<()> {
     if !step.is_finite() || step <= 0.0 {
-        return Err(ArqonError::space(
-            name,
-            format!("step must be finite and > 0, got {step}"),
-        ));
+        return Err(ArqonError::space(name, format!("step must be finite and > 0, got {step}")));
     }
     let ratio = (high - low) / step;
     if (ratio - ratio.round()).abs() > STEP_TOLERANCE * ratio.max(1.0) {
         return Err(ArqonError::space(
             name,
-            format!(
-                "high - low ({}) must be a whole multiple of step ({step})",
-                high - low
-            ),
+            format!("high - low ({}) must be a whole multiple of step ({step})", high - low),
         ));
     }
     if ratio.round() >= (1u64 << 52) as f64 {
-        return Err(ArqonError::space(
-            name,
-            "range has too many steps (at most 2^52)",
-        ));
+        return Err(ArqonError::space(name, "range has too many steps (at most 2^52)"));
     }
     Ok(())
 }
@@ -336,10 +225,7 @@ fn encode_float(low: f64, high: f64, log: bool, step: Option<f64>, x: f64) -> f6
 /// Log integers are sampled over [low - 0.5, high + 0.5] so that the end values get half-bins of their own,
 /// like every interior value.
 fn int_log_range(low: i64, high: i64) -> (f64, f64) {
-    (
-        ((low as f64) - 0.5).max(0.5).ln(),
-        ((high as f64) + 0.5).ln(),
-    )
+    (((low as f64) - 0.5).max(0.5).ln(), ((high as f64) + 0.5).ln())
 }
 
 fn bin_index(u: f64, levels: u64) -> u64 {
@@ -360,17 +246,11 @@ pub struct Space {
 impl Space {
     pub fn new(params: Vec<Param>) -> Result<Self> {
         if params.is_empty() {
-            return Err(ArqonError::space(
-                "",
-                "the search space needs at least one parameter",
-            ));
+            return Err(ArqonError::space("", "the search space needs at least one parameter"));
         }
         for (i, p) in params.iter().enumerate() {
             if p.name.is_empty() {
-                return Err(ArqonError::space(
-                    "",
-                    format!("parameter #{i} has an empty name"),
-                ));
+                return Err(ArqonError::space("", format!("parameter #{i} has an empty name")));
             }
             if params[..i].iter().any(|q| q.name == p.name) {
                 return Err(ArqonError::space(&p.name, "duplicate parameter name"));
@@ -392,36 +272,22 @@ impl Space {
     }
 
     pub fn decode(&self, unit: &[f64]) -> Vec<Value> {
-        self.params
-            .iter()
-            .zip(unit)
-            .map(|(p, &u)| p.decode(u))
-            .collect()
+        self.params.iter().zip(unit).map(|(p, &u)| p.decode(u)).collect()
     }
 
     pub fn encode(&self, values: &[Value]) -> Result<Vec<f64>> {
         if values.len() != self.params.len() {
             return Err(ArqonError::parameter(
                 "",
-                format!(
-                    "expected {} values, got {}",
-                    self.params.len(),
-                    values.len()
-                ),
+                format!("expected {} values, got {}", self.params.len(), values.len()),
             ));
         }
-        self.params
-            .iter()
-            .zip(values)
-            .map(|(p, v)| p.encode(v))
-            .collect()
+        self.params.iter().zip(values).map(|(p, v)| p.encode(v)).collect()
     }
 
     /// The number of distinct points if every parameter is discrete (saturating), else None.
     pub fn cardinality(&self) -> Option<u64> {
-        self.params
-            .iter()
-            .try_fold(1u64, |acc, p| p.levels().map(|l| acc.saturating_mul(l)))
+        self.params.iter().try_fold(1u64, |acc, p| p.levels().map(|l| acc.saturating_mul(l)))
     }
 }
 
@@ -441,10 +307,7 @@ mod tests {
         assert!(Param::int("n", 1, 9, false, 2).is_ok());
         assert!(Param::int("n", 0, 9, true, 1).is_err());
         assert!(Param::categorical("c", 0).is_err());
-        let dup = Space::new(vec![
-            Param::categorical("a", 2).unwrap(),
-            Param::categorical("a", 3).unwrap(),
-        ]);
+        let dup = Space::new(vec![Param::categorical("a", 2).unwrap(), Param::categorical("a", 3).unwrap()]);
         assert!(dup.unwrap_err().to_string().contains("'a'"));
         assert!(Space::new(vec![]).is_err());
     }

@@ -54,8 +54,5 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Json> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Json::String(s.to_str()?.to_string()));
     }
-    Ok(Json::String(format!(
-        "\u{0}unrepresentable:{}",
-        obj.repr()?
-    )))
+    Ok(Json::String(format!("\u{0}unrepresentable:{}", obj.repr()?)))
 }

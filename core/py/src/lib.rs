@@ -44,10 +44,7 @@ fn to_py_err(py: Python<'_>, err: ArqonError) -> PyErr {
 /// One row of `Engine.trials()`: (id, params, state, value, source).
 type TrialRow<'py> = (u64, Bound<'py, PyDict>, &'static str, Option<f64>, String);
 /// What `__reduce__` returns: the constructor and its arguments (snapshot bytes, choice objects).
-type Reduced<'py> = (
-    Bound<'py, PyAny>,
-    (Bound<'py, PyBytes>, Vec<Option<Vec<Py<PyAny>>>>),
-);
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, Vec<Option<Vec<Py<PyAny>>>>));
 
 /// A suggestion handed to Python: the trial id and its parameters as a dict.
 #[pyclass(module = "arqonhpo._core", name = "Trial", frozen, get_all)]
@@ -59,11 +56,7 @@ struct PyTrial {
 #[pymethods]
 impl PyTrial {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "Trial(id={}, params={})",
-            self.id,
-            self.params.bind(py).repr()?
-        ))
+        Ok(format!("Trial(id={}, params={})", self.id, self.params.bind(py).repr()?))
     }
 }
 
@@ -77,32 +70,17 @@ struct Engine {
 
 impl Engine {
     fn build(py: Python<'_>, solver: Solver, choices: Vec<Option<Vec<Py<PyAny>>>>) -> Self {
-        let names = solver
-            .space()
-            .params()
-            .iter()
-            .map(|p| PyString::intern(py, &p.name).unbind())
-            .collect();
-        Engine {
-            solver: Mutex::new(solver),
-            names,
-            choices,
-        }
+        let names = solver.space().params().iter().map(|p| PyString::intern(py, &p.name).unbind()).collect();
+        Engine { solver: Mutex::new(solver), names, choices }
     }
 
     fn lock(&self) -> MutexGuard<'_, Solver> {
         // The engine never panics by design; should a bug ever poison the lock, the state is still the last
         // consistent one because every mutation completes before returning.
-        self.solver
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.solver.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn values_to_dict<'py>(
-        &self,
-        py: Python<'py>,
-        values: &[Value],
-    ) -> PyResult<Bound<'py, PyDict>> {
+    fn values_to_dict<'py>(&self, py: Python<'py>, values: &[Value]) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         for ((name, value), choices) in self.names.iter().zip(values).zip(&self.choices) {
             let obj: Bound<'py, PyAny> = match (*value, choices) {
@@ -120,12 +98,7 @@ impl Engine {
     fn dict_to_values(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<Vec<Value>> {
         let solver_space = self.lock().space().clone();
         let mut values = Vec::with_capacity(self.names.len());
-        for ((param, name), choices) in solver_space
-            .params()
-            .iter()
-            .zip(&self.names)
-            .zip(&self.choices)
-        {
+        for ((param, name), choices) in solver_space.params().iter().zip(&self.names).zip(&self.choices) {
             let item = params.get_item(name.bind(py))?.ok_or_else(|| {
                 to_py_err(
                     py,
@@ -143,10 +116,7 @@ impl Engine {
                 if solver_space.position(&key).is_none() {
                     return Err(to_py_err(
                         py,
-                        ArqonError::Parameter {
-                            param: key,
-                            message: "not in the search space".into(),
-                        },
+                        ArqonError::Parameter { param: key, message: "not in the search space".into() },
                     ));
                 }
             }
@@ -161,15 +131,7 @@ fn py_to_value(
     choices: Option<&[Py<PyAny>]>,
     obj: &Bound<'_, PyAny>,
 ) -> PyResult<Value> {
-    let bad = |message: String| {
-        to_py_err(
-            py,
-            ArqonError::Parameter {
-                param: param.name.clone(),
-                message,
-            },
-        )
-    };
+    let bad = |message: String| to_py_err(py, ArqonError::Parameter { param: param.name.clone(), message });
     match (&param.kind, choices) {
         (ParamKind::Categorical { .. }, Some(list)) => {
             for (i, choice) in list.iter().enumerate() {
@@ -206,9 +168,7 @@ fn py_to_value(
                 _ => Err(bad(format!("expected an integer, got {}", obj.repr()?))),
             }
         }
-        (ParamKind::Categorical { .. }, None) => {
-            Err(bad("no choices known for this categorical".into()))
-        }
+        (ParamKind::Categorical { .. }, None) => Err(bad("no choices known for this categorical".into())),
     }
 }
 
@@ -255,11 +215,7 @@ fn parse_spec(spec: &Bound<'_, PyTuple>) -> PyResult<(Param, Option<Vec<Py<PyAny
             let p = Param::categorical(&name, list.len()).map_err(|e| to_py_err(py, e))?;
             return Ok((p, Some(list)));
         }
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown parameter kind {other:?}"
-            )))
-        }
+        other => return Err(PyValueError::new_err(format!("unknown parameter kind {other:?}"))),
     };
     Ok((param.map_err(|e| to_py_err(py, e))?, None))
 }
@@ -289,12 +245,7 @@ impl Engine {
             to_py_err(py, ArqonError::Config(format!("strategy: unknown strategy {strategy:?} (expected auto, probe, nelder_mead, tpe or cmaes)")))
         })?;
         let space = Space::new(params).map_err(|e| to_py_err(py, e))?;
-        let config = SolverConfig {
-            seed,
-            budget,
-            strategy,
-            probe_size,
-        };
+        let config = SolverConfig { seed, budget, strategy, probe_size };
         let solver = Solver::new(space, config).map_err(|e| to_py_err(py, e))?;
         Ok(Engine::build(py, solver, choices))
     }
@@ -308,11 +259,7 @@ impl Engine {
             .iter()
             .map(|c| {
                 c.as_ref()
-                    .map(|list| {
-                        list.iter()
-                            .map(|j| json_to_py(py, j))
-                            .collect::<PyResult<Vec<_>>>()
-                    })
+                    .map(|list| list.iter().map(|j| json_to_py(py, j)).collect::<PyResult<Vec<_>>>())
                     .transpose()
             })
             .collect::<PyResult<Vec<_>>>()?;
@@ -325,23 +272,14 @@ impl Engine {
         let suggestions = py.detach(|| self.lock().ask(n));
         suggestions
             .iter()
-            .map(|s| {
-                Ok(PyTrial {
-                    id: s.id,
-                    params: self.values_to_dict(py, &s.values)?.unbind(),
-                })
-            })
+            .map(|s| Ok(PyTrial { id: s.id, params: self.values_to_dict(py, &s.values)?.unbind() }))
             .collect()
     }
 
     /// The seed API's ask: a list of param dicts (the phase's natural batch when `n` is None), or None once
     /// the budget is spent.
     #[pyo3(signature = (n=None))]
-    fn ask_dicts<'py>(
-        &self,
-        py: Python<'py>,
-        n: Option<usize>,
-    ) -> PyResult<Option<Bound<'py, PyList>>> {
+    fn ask_dicts<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Option<Bound<'py, PyList>>> {
         let suggestions = py.detach(|| {
             let mut solver = self.lock();
             if solver.remaining() == Some(0) {
@@ -363,9 +301,7 @@ impl Engine {
     /// Records a result; None, NaN and +-inf record a failure.
     #[pyo3(signature = (trial_id, value))]
     fn tell(&self, py: Python<'_>, trial_id: u64, value: Option<f64>) -> PyResult<()> {
-        self.lock()
-            .tell(trial_id, value)
-            .map_err(|e| to_py_err(py, e))
+        self.lock().tell(trial_id, value).map_err(|e| to_py_err(py, e))
     }
 
     /// Records many results; stops at the first error, keeping every result before it.
@@ -378,23 +314,14 @@ impl Engine {
     }
 
     #[pyo3(signature = (params, value))]
-    fn add_trial(
-        &self,
-        py: Python<'_>,
-        params: &Bound<'_, PyDict>,
-        value: Option<f64>,
-    ) -> PyResult<u64> {
+    fn add_trial(&self, py: Python<'_>, params: &Bound<'_, PyDict>, value: Option<f64>) -> PyResult<u64> {
         let values = self.dict_to_values(py, params)?;
-        self.lock()
-            .add_result(values, value)
-            .map_err(|e| to_py_err(py, e))
+        self.lock().add_result(values, value).map_err(|e| to_py_err(py, e))
     }
 
     fn add_pending(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<u64> {
         let values = self.dict_to_values(py, params)?;
-        self.lock()
-            .add_pending(values)
-            .map_err(|e| to_py_err(py, e))
+        self.lock().add_pending(values).map_err(|e| to_py_err(py, e))
     }
 
     /// The seed API's tell: JSON text `[{"params": {...}, "value": v, "cost": c, "id": optional}, ...]`.
@@ -406,11 +333,7 @@ impl Engine {
             .iter()
             .map(|c| {
                 c.as_ref()
-                    .map(|list| {
-                        list.iter()
-                            .map(|o| py_to_json(o.bind(py)))
-                            .collect::<PyResult<Vec<_>>>()
-                    })
+                    .map(|list| list.iter().map(|o| py_to_json(o.bind(py))).collect::<PyResult<Vec<_>>>())
                     .transpose()
             })
             .collect::<PyResult<_>>()?;
@@ -424,9 +347,7 @@ impl Engine {
                         .map_err(|e| ArqonError::Config(format!("result #{i}: {e}")));
                     values.and_then(|v| solver.tell_by_values(v, r.value))
                 }
-                (None, None) => Err(ArqonError::Config(format!(
-                    "result #{i}: needs \"params\" or \"id\""
-                ))),
+                (None, None) => Err(ArqonError::Config(format!("result #{i}: needs \"params\" or \"id\""))),
             };
             match recorded {
                 Ok(id) => ids.push(id),
@@ -443,12 +364,9 @@ impl Engine {
     fn tell_results(&self, py: Python<'_>, results: &Bound<'_, PyList>) -> PyResult<Vec<u64>> {
         let mut ids = Vec::with_capacity(results.len());
         for (i, item) in results.iter().enumerate() {
-            let item = item.cast_into::<PyDict>().map_err(|_| {
-                to_py_err(
-                    py,
-                    ArqonError::Config(format!("result #{i}: expected a dict")),
-                )
-            })?;
+            let item = item
+                .cast_into::<PyDict>()
+                .map_err(|_| to_py_err(py, ArqonError::Config(format!("result #{i}: expected a dict"))))?;
             for key in item.keys() {
                 let key: String = key.str()?.to_string();
                 if !["params", "value", "cost", "id"].contains(&key.as_str()) {
@@ -462,16 +380,11 @@ impl Engine {
                 Some(v) => v.extract().map_err(|_| {
                     to_py_err(
                         py,
-                        ArqonError::Config(format!(
-                            "result #{i}: \"value\" must be a number or None"
-                        )),
+                        ArqonError::Config(format!("result #{i}: \"value\" must be a number or None")),
                     )
                 })?,
                 None => {
-                    return Err(to_py_err(
-                        py,
-                        ArqonError::Config(format!("result #{i}: missing \"value\"")),
-                    ))
+                    return Err(to_py_err(py, ArqonError::Config(format!("result #{i}: missing \"value\""))))
                 }
             };
             let id = match item.get_item("id")? {
@@ -482,21 +395,13 @@ impl Engine {
                 }
                 _ => {
                     let params = item.get_item("params")?.ok_or_else(|| {
-                        to_py_err(
-                            py,
-                            ArqonError::Config(format!("result #{i}: needs \"params\" or \"id\"")),
-                        )
+                        to_py_err(py, ArqonError::Config(format!("result #{i}: needs \"params\" or \"id\"")))
                     })?;
                     let params = params.cast_into::<PyDict>().map_err(|_| {
-                        to_py_err(
-                            py,
-                            ArqonError::Config(format!("result #{i}: \"params\" must be a dict")),
-                        )
+                        to_py_err(py, ArqonError::Config(format!("result #{i}: \"params\" must be a dict")))
                     })?;
                     let values = self.dict_to_values(py, &params)?;
-                    self.lock()
-                        .tell_by_values(values, value)
-                        .map_err(|e| to_py_err(py, e))?
+                    self.lock().tell_by_values(values, value).map_err(|e| to_py_err(py, e))?
                 }
             };
             ids.push(id);
@@ -582,14 +487,9 @@ impl Engine {
     /// (params, value) of the best completed trial, or None.
     #[getter]
     fn best<'py>(&self, py: Python<'py>) -> PyResult<Option<(u64, Bound<'py, PyDict>, f64)>> {
-        let best = self
-            .lock()
-            .best()
-            .map(|t| (t.id, t.values.clone(), t.outcome));
+        let best = self.lock().best().map(|t| (t.id, t.values.clone(), t.outcome));
         match best {
-            Some((id, values, Outcome::Complete(v))) => {
-                Ok(Some((id, self.values_to_dict(py, &values)?, v)))
-            }
+            Some((id, values, Outcome::Complete(v))) => Ok(Some((id, self.values_to_dict(py, &values)?, v))),
             _ => Ok(None),
         }
     }
@@ -601,14 +501,7 @@ impl Engine {
             .history()
             .trials()
             .iter()
-            .map(|t| {
-                (
-                    t.id,
-                    t.values.clone(),
-                    t.outcome,
-                    arqonhpo_core::solver::source_name(t.source),
-                )
-            })
+            .map(|t| (t.id, t.values.clone(), t.outcome, arqonhpo_core::solver::source_name(t.source)))
             .collect();
         rows.into_iter()
             .map(|(id, values, outcome, source)| {
@@ -616,13 +509,7 @@ impl Engine {
                     Outcome::Complete(v) => Some(v),
                     _ => None,
                 };
-                Ok((
-                    id,
-                    self.values_to_dict(py, &values)?,
-                    outcome_name(outcome),
-                    value,
-                    source,
-                ))
+                Ok((id, self.values_to_dict(py, &values)?, outcome_name(outcome), value, source))
             })
             .collect()
     }
@@ -639,23 +526,14 @@ impl Engine {
     }
 
     #[staticmethod]
-    fn from_bytes(
-        py: Python<'_>,
-        data: &[u8],
-        choices: Vec<Option<Vec<Py<PyAny>>>>,
-    ) -> PyResult<Self> {
+    fn from_bytes(py: Python<'_>, data: &[u8], choices: Vec<Option<Vec<Py<PyAny>>>>) -> PyResult<Self> {
         let solver = Solver::from_bytes(data).map_err(|e| to_py_err(py, e))?;
         let consistent = solver.space().dim() == choices.len()
-            && solver
-                .space()
-                .params()
-                .iter()
-                .zip(&choices)
-                .all(|(p, c)| match (&p.kind, c) {
-                    (ParamKind::Categorical { n_choices }, Some(list)) => *n_choices == list.len(),
-                    (ParamKind::Categorical { .. }, None) => false,
-                    (_, c) => c.is_none(),
-                });
+            && solver.space().params().iter().zip(&choices).all(|(p, c)| match (&p.kind, c) {
+                (ParamKind::Categorical { n_choices }, Some(list)) => *n_choices == list.len(),
+                (ParamKind::Categorical { .. }, None) => false,
+                (_, c) => c.is_none(),
+            });
         if !consistent {
             return Err(to_py_err(
                 py,
@@ -667,13 +545,7 @@ impl Engine {
 
     /// The categorical choice objects, per parameter (None for numeric parameters).
     fn choices(&self, py: Python<'_>) -> Vec<Option<Vec<Py<PyAny>>>> {
-        self.choices
-            .iter()
-            .map(|c| {
-                c.as_ref()
-                    .map(|l| l.iter().map(|o| o.clone_ref(py)).collect())
-            })
-            .collect()
+        self.choices.iter().map(|c| c.as_ref().map(|l| l.iter().map(|o| o.clone_ref(py)).collect())).collect()
     }
 
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
@@ -712,9 +584,7 @@ fn json_params_to_values(
 /// Re-issues every call of a run record on a fresh engine; returns counts, raises ReplayMismatchError.
 #[pyfunction]
 fn replay<'py>(py: Python<'py>, record: &str) -> PyResult<Bound<'py, PyDict>> {
-    let report = py
-        .detach(|| arqonhpo_core::replay(record).map(|(_, r)| r))
-        .map_err(|e| to_py_err(py, e))?;
+    let report = py.detach(|| arqonhpo_core::replay(record).map(|(_, r)| r)).map_err(|e| to_py_err(py, e))?;
     let d = PyDict::new(py);
     d.set_item("asks", report.asks)?;
     d.set_item("suggestions", report.suggestions)?;

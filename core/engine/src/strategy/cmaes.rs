@@ -18,7 +18,7 @@ use super::{Context, Strategy, StrategyKind};
 use crate::history::Outcome;
 use crate::rng::Rng;
 
-const INITIAL_SIGMA: f64 = 0.25;
+const INITIAL_SIGMA: f64 = 0.2;
 const MIN_SIGMA: f64 = 1e-10;
 const MAX_CONDITION: f64 = 1e14;
 const STAGNATION_GENERATIONS: usize = 40;
@@ -94,9 +94,8 @@ impl Cmaes {
     fn params(&self) -> Params {
         let n = self.dim as f64;
         let mu = self.lambda / 2;
-        let raw: Vec<f64> = (0..mu)
-            .map(|i| ((self.lambda as f64 + 1.0) / 2.0).ln() - ((i + 1) as f64).ln())
-            .collect();
+        let raw: Vec<f64> =
+            (0..mu).map(|i| ((self.lambda as f64 + 1.0) / 2.0).ln() - ((i + 1) as f64).ln()).collect();
         let sum: f64 = raw.iter().sum();
         let weights: Vec<f64> = raw.iter().map(|w| w / sum).collect();
         let mu_eff = 1.0 / weights.iter().map(|w| w * w).sum::<f64>();
@@ -104,44 +103,49 @@ impl Cmaes {
         let d_sigma = 1.0 + 2.0 * (((mu_eff - 1.0) / (n + 1.0)).sqrt() - 1.0).max(0.0) + c_sigma;
         let c_c = (4.0 + mu_eff / n) / (n + 4.0 + 2.0 * mu_eff / n);
         let c_1 = 2.0 / ((n + 1.3).powi(2) + mu_eff);
-        let c_mu =
-            (1.0 - c_1).min(2.0 * (mu_eff - 2.0 + 1.0 / mu_eff) / ((n + 2.0).powi(2) + mu_eff));
+        let c_mu = (1.0 - c_1).min(2.0 * (mu_eff - 2.0 + 1.0 / mu_eff) / ((n + 2.0).powi(2) + mu_eff));
         let chi_n = n.sqrt() * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n));
-        Params {
-            mu,
-            weights,
-            mu_eff,
-            c_sigma,
-            d_sigma,
-            c_c,
-            c_1,
-            c_mu,
-            chi_n,
-        }
+        Params { mu, weights, mu_eff, c_sigma, d_sigma, c_c, c_1, c_mu, chi_n }
     }
 
     fn restart(&mut self, ctx: &Context, rng: &mut Rng) {
         let dim = self.dim;
-        let lambda = if self.started {
-            self.lambda * 2
-        } else {
-            self.lambda
-        };
+        let lambda = if self.started { self.lambda * 2 } else { self.lambda };
         let restarts = if self.started { self.restarts + 1 } else { 0 };
         *self = Cmaes::new(dim);
         self.lambda = lambda.min(64 * (dim + 1));
         self.restarts = restarts;
         self.started = true;
-        self.mean = match ctx.history.best() {
-            // The first run starts from the incumbent; later ones from a random point so a restart can
-            // leave the basin the previous run converged to.
-            Some(t) if restarts == 0 => t.unit.clone(),
-            _ if restarts > 0 => (0..dim).map(|_| rng.uniform()).collect(),
-            _ => vec![0.5; dim],
+        self.mean = if restarts == 0 {
+            self.recombine_best(ctx)
+        } else {
+            // Later runs start from a random point so a restart can leave the basin the last one converged to.
+            (0..dim).map(|_| rng.uniform()).collect()
         };
         if restarts > 0 {
             self.sigma = INITIAL_SIGMA * 1.5;
         }
+    }
+
+    /// Treats the results so far (the probe) as generation zero: the weighted recombination of the best
+    /// mu points, which is steadier than the single best point.
+    fn recombine_best(&self, ctx: &Context) -> Vec<f64> {
+        let p = self.params();
+        let best: Vec<&[f64]> = ctx
+            .history
+            .ranked()
+            .iter()
+            .take(p.mu)
+            .filter_map(|&(_, id)| ctx.history.get(id))
+            .map(|t| t.unit.as_slice())
+            .collect();
+        if best.is_empty() {
+            return vec![0.5; self.dim];
+        }
+        let total: f64 = p.weights[..best.len()].iter().sum();
+        (0..self.dim)
+            .map(|i| best.iter().zip(&p.weights).map(|(x, w)| w * x[i]).sum::<f64>() / total)
+            .collect()
     }
 
     fn sample(&self, rng: &mut Rng) -> Vec<f64> {
@@ -150,11 +154,7 @@ impl Cmaes {
         let scaled: Vec<f64> = (0..n).map(|k| self.scales[k] * z[k]).collect();
         let x: Vec<f64> = (0..n)
             .map(|i| {
-                self.mean[i]
-                    + self.sigma
-                        * (0..n)
-                            .map(|k| self.basis[i * n + k] * scaled[k])
-                            .sum::<f64>()
+                self.mean[i] + self.sigma * (0..n).map(|k| self.basis[i * n + k] * scaled[k]).sum::<f64>()
             })
             .collect();
         mirror_point(&x)
@@ -187,20 +187,12 @@ impl Cmaes {
                 new_mean[i] += w * x[i];
             }
         }
-        let y_mean: Vec<f64> = (0..n)
-            .map(|i| (new_mean[i] - old_mean[i]) / self.sigma)
-            .collect();
+        let y_mean: Vec<f64> = (0..n).map(|i| (new_mean[i] - old_mean[i]) / self.sigma).collect();
         // C^(-1/2) y = B diag(1/d) B^T y
-        let bt_y: Vec<f64> = (0..n)
-            .map(|k| (0..n).map(|i| self.basis[i * n + k] * y_mean[i]).sum())
-            .collect();
-        let inv_sqrt_y: Vec<f64> = (0..n)
-            .map(|i| {
-                (0..n)
-                    .map(|k| self.basis[i * n + k] * bt_y[k] / self.scales[k])
-                    .sum()
-            })
-            .collect();
+        let bt_y: Vec<f64> =
+            (0..n).map(|k| (0..n).map(|i| self.basis[i * n + k] * y_mean[i]).sum()).collect();
+        let inv_sqrt_y: Vec<f64> =
+            (0..n).map(|i| (0..n).map(|k| self.basis[i * n + k] * bt_y[k] / self.scales[k]).sum()).collect();
         let cs = p.c_sigma;
         let sigma_gain = (cs * (2.0 - cs) * p.mu_eff).sqrt();
         for (ps, y) in self.path_sigma.iter_mut().zip(&inv_sqrt_y) {
@@ -210,11 +202,7 @@ impl Cmaes {
         self.generation += 1;
         let h_sigma_bound = (1.4 + 2.0 / (n as f64 + 1.0)) * p.chi_n;
         let decay = (1.0 - (1.0 - cs).powi(2 * self.generation as i32)).sqrt();
-        let h_sigma = if ps_norm / decay < h_sigma_bound {
-            1.0
-        } else {
-            0.0
-        };
+        let h_sigma = if ps_norm / decay < h_sigma_bound { 1.0 } else { 0.0 };
         let cov_gain = h_sigma * (p.c_c * (2.0 - p.c_c) * p.mu_eff).sqrt();
         for (pc, y) in self.path_cov.iter_mut().zip(&y_mean) {
             *pc = (1.0 - p.c_c) * *pc + cov_gain * y;
@@ -227,21 +215,13 @@ impl Cmaes {
         for i in 0..n {
             for j in 0..n {
                 let rank_one = self.path_cov[i] * self.path_cov[j];
-                let rank_mu: f64 = p
-                    .weights
-                    .iter()
-                    .zip(&ys)
-                    .map(|(w, y)| w * y[i] * y[j])
-                    .sum();
-                self.cov[i * n + j] = (1.0 - p.c_1 - p.c_mu + p.c_1 * delta_h)
-                    * self.cov[i * n + j]
+                let rank_mu: f64 = p.weights.iter().zip(&ys).map(|(w, y)| w * y[i] * y[j]).sum();
+                self.cov[i * n + j] = (1.0 - p.c_1 - p.c_mu + p.c_1 * delta_h) * self.cov[i * n + j]
                     + p.c_1 * rank_one
                     + p.c_mu * rank_mu;
             }
         }
-        self.sigma *= ((cs / p.d_sigma) * (ps_norm / p.chi_n - 1.0))
-            .min(1.0)
-            .exp();
+        self.sigma *= ((cs / p.d_sigma) * (ps_norm / p.chi_n - 1.0)).min(1.0).exp();
         self.mean = new_mean;
         self.decompose();
         self.samples.clear();
@@ -274,10 +254,7 @@ impl Cmaes {
                 .fold(f64::INFINITY, f64::min);
             recent.iter().all(|&v| v >= old_best)
         };
-        self.sigma * max_scale < MIN_SIGMA
-            || !condition.is_finite()
-            || condition > MAX_CONDITION
-            || stagnated
+        self.sigma * max_scale < MIN_SIGMA || !condition.is_finite() || condition > MAX_CONDITION || stagnated
     }
 }
 

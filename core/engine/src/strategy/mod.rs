@@ -31,14 +31,9 @@ impl StrategyKind {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            StrategyKind::Probe,
-            StrategyKind::NelderMead,
-            StrategyKind::Tpe,
-            StrategyKind::Cmaes,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
+        [StrategyKind::Probe, StrategyKind::NelderMead, StrategyKind::Tpe, StrategyKind::Cmaes]
+            .into_iter()
+            .find(|k| k.name() == name)
     }
 }
 

@@ -85,11 +85,7 @@ impl NelderMead {
             },
             None => (vec![0.5; self.dim], f64::INFINITY),
         };
-        let step = if self.restarts == 0 {
-            self.initial_step
-        } else {
-            0.02 + 0.18 * rng.uniform()
-        };
+        let step = if self.restarts == 0 { self.initial_step } else { 0.02 + 0.18 * rng.uniform() };
         self.simplex = vec![(centre.clone(), f_centre)];
         self.queue = (0..self.dim)
             .map(|i| {
@@ -121,24 +117,14 @@ impl NelderMead {
 
     fn along(c: &[f64], x: &[f64], t: f64) -> Vec<f64> {
         // c + t (x - c), mirrored into the box
-        mirror_point(
-            &c.iter()
-                .zip(x)
-                .map(|(ci, xi)| ci + t * (xi - ci))
-                .collect::<Vec<_>>(),
-        )
+        mirror_point(&c.iter().zip(x).map(|(ci, xi)| ci + t * (xi - ci)).collect::<Vec<_>>())
     }
 
     fn diameter(&self) -> f64 {
         let best = &self.simplex[0].0;
         self.simplex
             .iter()
-            .map(|(x, _)| {
-                x.iter()
-                    .zip(best)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max)
-            })
+            .map(|(x, _)| x.iter().zip(best).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max))
             .fold(0.0, f64::max)
     }
 
@@ -151,22 +137,14 @@ impl NelderMead {
     fn end_iteration(&mut self) {
         let best_before = self.simplex[0].1;
         self.sort();
-        self.stalled = if self.simplex[0].1 < best_before {
-            0
-        } else {
-            self.stalled + 1
-        };
+        self.stalled = if self.simplex[0].1 < best_before { 0 } else { self.stalled + 1 };
         self.stage = Stage::Reflect;
     }
 
     fn shrink(&mut self) {
         let (_, _, _, delta) = self.coefficients();
         let best = self.simplex[0].0.clone();
-        self.queue = self.simplex[1..]
-            .iter()
-            .map(|(x, _)| Self::along(&best, x, delta))
-            .rev()
-            .collect();
+        self.queue = self.simplex[1..].iter().map(|(x, _)| Self::along(&best, x, delta)).rev().collect();
         self.simplex.truncate(1);
         self.stage = Stage::Fill;
     }
@@ -186,25 +164,16 @@ impl NelderMead {
                 let f_second_worst = self.simplex[self.dim - 1].1;
                 let f_worst = self.simplex[self.dim].1;
                 if f < f_best {
-                    self.stage = Stage::Expand {
-                        reflected: x,
-                        f_reflected: f,
-                    };
+                    self.stage = Stage::Expand { reflected: x, f_reflected: f };
                 } else if f < f_second_worst {
                     self.replace_worst(x, f);
                 } else if f < f_worst {
-                    self.stage = Stage::ContractOutside {
-                        reflected: x,
-                        f_reflected: f,
-                    };
+                    self.stage = Stage::ContractOutside { reflected: x, f_reflected: f };
                 } else {
                     self.stage = Stage::ContractInside;
                 }
             }
-            Stage::Expand {
-                reflected,
-                f_reflected,
-            } => {
+            Stage::Expand { reflected, f_reflected } => {
                 if f < f_reflected {
                     self.replace_worst(x, f)
                 } else {
@@ -231,19 +200,11 @@ impl NelderMead {
     fn next_point(&self) -> Vec<f64> {
         let (alpha, beta, gamma, _) = self.coefficients();
         match &self.stage {
-            Stage::Fill => self
-                .queue
-                .last()
-                .cloned()
-                .unwrap_or_else(|| vec![0.5; self.dim]),
+            Stage::Fill => self.queue.last().cloned().unwrap_or_else(|| vec![0.5; self.dim]),
             Stage::Reflect => Self::along(&self.centroid(), &self.simplex[self.dim].0, -alpha),
             Stage::Expand { reflected, .. } => Self::along(&self.centroid(), reflected, beta),
-            Stage::ContractOutside { reflected, .. } => {
-                Self::along(&self.centroid(), reflected, gamma)
-            }
-            Stage::ContractInside => {
-                Self::along(&self.centroid(), &self.simplex[self.dim].0, gamma)
-            }
+            Stage::ContractOutside { reflected, .. } => Self::along(&self.centroid(), reflected, gamma),
+            Stage::ContractInside => Self::along(&self.centroid(), &self.simplex[self.dim].0, gamma),
         }
     }
 
