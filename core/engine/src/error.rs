@@ -21,6 +21,9 @@ pub enum ArqonError {
     Snapshot(String),
     #[error("replay mismatch: {0}")]
     Replay(String),
+    /// A bug caught at the boundary (a panic turned into an error); the state recorded so far is intact.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ArqonError {

@@ -90,6 +90,23 @@ impl RunLog {
     }
 }
 
+/// Serde adapter that stores a run record as its JSON-lines text. The events are internally tagged (the
+/// `"event"` key of each line), which compact binary formats such as the snapshot's cannot decode.
+pub mod as_jsonl {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    use super::RunLog;
+
+    pub fn serialize<S: Serializer>(log: &RunLog, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&log.to_jsonl())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<RunLog, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RunLog::from_jsonl(&text).map_err(D::Error::custom)
+    }
+}
+
 /// What a successful replay checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplayReport {

@@ -75,6 +75,7 @@ pub struct Solver {
     n_asked: u64,
     probe_cursor: u64,
     pcr: Pcr,
+    #[serde(with = "crate::runlog::as_jsonl")]
     log: RunLog,
 }
 

@@ -20,6 +20,20 @@ mod convert;
 
 use convert::{json_to_py, py_to_json};
 
+/// Runs engine work, turning a panic (a bug by definition) into an `ArqonError` instead of letting
+/// `PanicException`, a BaseException that `except Exception` cannot catch, reach the caller. The history is
+/// append-only and every result is recorded before any strategy runs, so recorded results survive.
+fn guarded<T>(work: impl FnOnce() -> T) -> Result<T, ArqonError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        ArqonError::Internal(format!("internal engine error ({detail}); please report it"))
+    })
+}
+
 /// Maps an engine error to the Python class of the same meaning, defined in `arqonhpo._errors`.
 fn to_py_err(py: Python<'_>, err: ArqonError) -> PyErr {
     let class = match &err {
@@ -30,6 +44,7 @@ fn to_py_err(py: Python<'_>, err: ArqonError) -> PyErr {
         ArqonError::TrialState { .. } => "TrialStateError",
         ArqonError::Snapshot(_) => "SnapshotError",
         ArqonError::Replay(_) => "ReplayMismatchError",
+        ArqonError::Internal(_) => "ArqonError",
     };
     let message = err.to_string();
     match py.import("arqonhpo._errors").and_then(|m| m.getattr(class)) {
@@ -269,7 +284,7 @@ impl Engine {
 
     /// `n` new trials; an empty list once the budget is spent.
     fn ask_trials(&self, py: Python<'_>, n: usize) -> PyResult<Vec<PyTrial>> {
-        let suggestions = py.detach(|| self.lock().ask(n));
+        let suggestions = py.detach(|| guarded(|| self.lock().ask(n))).map_err(|e| to_py_err(py, e))?;
         suggestions
             .iter()
             .map(|s| Ok(PyTrial { id: s.id, params: self.values_to_dict(py, &s.values)?.unbind() }))
@@ -280,14 +295,18 @@ impl Engine {
     /// the budget is spent.
     #[pyo3(signature = (n=None))]
     fn ask_dicts<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Option<Bound<'py, PyList>>> {
-        let suggestions = py.detach(|| {
-            let mut solver = self.lock();
-            if solver.remaining() == Some(0) {
-                return None;
-            }
-            let n = n.unwrap_or_else(|| solver.natural_batch()).max(1);
-            Some(solver.ask(n))
-        });
+        let suggestions = py
+            .detach(|| {
+                guarded(|| {
+                    let mut solver = self.lock();
+                    if solver.remaining() == Some(0) {
+                        return None;
+                    }
+                    let n = n.unwrap_or_else(|| solver.natural_batch()).max(1);
+                    Some(solver.ask(n))
+                })
+            })
+            .map_err(|e| to_py_err(py, e))?;
         let Some(suggestions) = suggestions else {
             return Ok(None);
         };
