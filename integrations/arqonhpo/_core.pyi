@@ -1,4 +1,6 @@
-"""Type stubs for the compiled module ``arqonhpo._core`` (core/py/src/lib.rs). Keep in step with the bindings."""
+"""Type stubs for the compiled module ``arqonhpo._core`` (core/py/src/lib.rs).
+
+Keep in step with the bindings."""
 
 from typing import Any
 

@@ -59,7 +59,9 @@ def _check_choice(name: str, value: str, allowed: Sequence[str]) -> str:
 
 
 def _check_probe_size(probe_size: int | None) -> int | None:
-    if probe_size is not None and (isinstance(probe_size, bool) or not isinstance(probe_size, int) or probe_size < 1):
+    if probe_size is not None and (
+        isinstance(probe_size, bool) or not isinstance(probe_size, int) or probe_size < 1
+    ):
         raise ConfigError(f"probe_size must be a positive int or None, got {probe_size!r}")
     return probe_size
 
@@ -90,7 +92,9 @@ class ArqonSolver:
         _check_choice("direction", direction, _DIRECTIONS)
         if isinstance(space, str):
             if seed is not None or budget is not None or probe_size is not None or strategy != "auto":
-                raise ConfigError("with a JSON config, set seed, budget, strategy and probe_size inside the JSON")
+                raise ConfigError(
+                    "with a JSON config, set seed, budget, strategy and probe_size inside the JSON"
+                )
             if direction != "minimize":
                 raise ConfigError("the JSON config API minimizes; negate values or use the Python space API")
             self._engine = _core.Engine.from_json(space)
@@ -104,7 +108,7 @@ class ArqonSolver:
             )
         self._sign = 1.0 if direction == "minimize" else -1.0
 
-    # ---- fast API -------------------------------------------------------------------------------------------
+    # ---- fast API
 
     def ask_trials(self, n: int = 1) -> list[_core.Trial]:
         """``n`` new trials (each with ``.id`` and ``.params``); fewer or none once the budget is spent."""
@@ -142,7 +146,7 @@ class ArqonSolver:
                 raise ConfigError(f"value must be a real number or None, got {value!r}") from None
         return self._sign * value if math.isfinite(value) else None
 
-    # ---- seed API -------------------------------------------------------------------------------------------
+    # ---- seed API
 
     def ask(self, n: int | None = None) -> list[dict[str, Any]] | None:
         """A batch of param dicts (the phase's natural size unless ``n`` is given), or None when the budget is
@@ -156,7 +160,9 @@ class ArqonSolver:
         ``cost``; returns the trial id each result was recorded under."""
         if isinstance(results, str):
             if self._sign != 1.0:
-                raise ConfigError("JSON results assume minimization; use tell_trial with direction='maximize'")
+                raise ConfigError(
+                    "JSON results assume minimization; use tell_trial with direction='maximize'"
+                )
             return self._engine.tell_json(results)
         if isinstance(results, Mapping) or not isinstance(results, Sequence):
             raise ConfigError("results must be JSON text or a list of dicts")
@@ -167,7 +173,7 @@ class ArqonSolver:
             items.append(dict(r) if isinstance(r, Mapping) else r)
         return self._engine.tell_results(items)
 
-    # ---- introspection --------------------------------------------------------------------------------------
+    # ---- introspection
 
     @property
     def seed(self) -> int:
@@ -238,7 +244,7 @@ class ArqonSolver:
         """Reseeds the strategies' random stream (the probe design keeps the original seed)."""
         self._engine.reseed(_check_seed(seed))
 
-    # ---- persistence and audit ------------------------------------------------------------------------------
+    # ---- persistence and audit
 
     def run_record(self) -> str:
         """Every ask, tell and strategy decision as JSON lines (header first)."""

@@ -48,7 +48,7 @@ pub struct ParsedConfig {
 
 pub fn parse_config(text: &str) -> Result<ParsedConfig> {
     let raw: RawConfig =
-        serde_json::from_str(text).map_err(|e| ArqonError::Config(format!("invalid config: {e}")))?;
+        from_json_text(text).map_err(|e| ArqonError::Config(format!("invalid config: {e}")))?;
     let strategy = match raw.strategy.as_deref() {
         None => StrategyChoice::Auto,
         Some(name) => StrategyChoice::from_name(name).ok_or_else(|| {
@@ -69,9 +69,24 @@ pub fn parse_config(text: &str) -> Result<ParsedConfig> {
     Ok(ParsedConfig { space, config, choices })
 }
 
+/// Parses JSON text, naming the offending field in type errors ("budget: invalid value: ...").
+fn from_json_text<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| describe(&e))?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+fn describe(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    match error.path().to_string().as_str() {
+        "." | "" => error.inner().to_string(),
+        path => format!("'{path}': {}", error.inner()),
+    }
+}
+
 fn parse_bound(name: &str, bound: &Json) -> Result<(Param, Option<Vec<Json>>)> {
-    let raw: RawBound = serde_json::from_value(bound.clone())
-        .map_err(|e| ArqonError::space(name, format!("invalid bound: {e}")))?;
+    let raw: RawBound = serde_path_to_error::deserialize(bound.clone())
+        .map_err(|e| ArqonError::space(name, format!("invalid bound: {}", describe(&e))))?;
     let log = match raw.scale.as_deref() {
         None | Some("Linear") | Some("linear") => false,
         Some("Log") | Some("log") => true,

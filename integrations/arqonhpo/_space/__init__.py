@@ -1,13 +1,13 @@
-"""Engine-native parameter types, and the package where each framework's distributions become engine spaces
-(``_space.optuna``, ``_space.ray``, ``_space.sklearn``). Validation lives here so every front end reports a bad
-definition the same way: ``SearchSpaceError`` naming the parameter."""
+"""Engine-native parameter types, and the package where each framework's distributions become engine
+spaces (``_space.optuna``, ``_space.ray``, ``_space.sklearn``). Validation lives here so every front end
+reports a bad definition the same way: ``SearchSpaceError`` naming the parameter."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .._errors import SearchSpaceError
 
@@ -19,7 +19,7 @@ def _check_number(name: str, field: str, value: Any, *, integer: bool = False) -
     if isinstance(value, bool) or not isinstance(value, kinds):
         wanted = "an int" if integer else "a number"
         raise SearchSpaceError(f"parameter '{name}': {field} must be {wanted}, got {value!r}")
-    if not integer and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise SearchSpaceError(f"parameter '{name}': {field} must be finite, got {value!r}")
 
 
@@ -37,8 +37,14 @@ class Float:
         _check_number(name, "high", self.high)
         if self.step is not None:
             _check_number(name, "step", self.step)
-        return ("float", name, float(self.low), float(self.high), bool(self.log),
-                None if self.step is None else float(self.step))
+        return (
+            "float",
+            name,
+            float(self.low),
+            float(self.high),
+            bool(self.log),
+            None if self.step is None else float(self.step),
+        )
 
 
 @dataclass(frozen=True)
@@ -68,17 +74,21 @@ class Categorical:
 
     def spec(self, name: str) -> tuple[Any, ...]:
         if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
-            raise SearchSpaceError(f"parameter '{name}': choices must be a list or tuple, got {self.choices!r}")
+            raise SearchSpaceError(
+                f"parameter '{name}': choices must be a list or tuple, got {self.choices!r}"
+            )
         return ("categorical", name, list(self.choices))
 
 
-ParamSpec = Union[Float, Int, Categorical]
+ParamSpec = Float | Int | Categorical
 
 
 def to_engine_specs(space: Mapping[str, ParamSpec]) -> list[tuple[Any, ...]]:
     """Validates a name -> parameter mapping and returns the engine's spec tuples, in declaration order."""
     if not isinstance(space, Mapping):
-        raise SearchSpaceError(f"the search space must be a mapping of name -> Float/Int/Categorical, got {space!r}")
+        raise SearchSpaceError(
+            f"the search space must be a mapping of name -> Float/Int/Categorical, got {space!r}"
+        )
     specs = []
     for name, param in space.items():
         if not isinstance(name, str):
