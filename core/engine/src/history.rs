@@ -2,7 +2,8 @@
 //! results arrive. Completed trials are also kept ranked by value so strategies can read "the k best" without
 //! sorting the whole history on every ask.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -35,11 +36,31 @@ pub struct Trial {
     pub source: Source,
 }
 
+/// (value, id) with a total order on the value; values are finite by construction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RankKey(f64, u64);
+
+impl Eq for RankKey {}
+
+impl Ord for RankKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for RankKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct History {
     trials: Vec<Trial>,
-    /// Completed trials as (value, id), ascending; ties keep arrival order.
-    ranked: Vec<(f64, u64)>,
+    /// Completed trials ordered by (value, id): O(log n) inserts, so a tell costs the same at any history size.
+    /// Derived from `trials`; rebuilt after deserialization.
+    #[serde(skip)]
+    ranked: BTreeSet<RankKey>,
     n_failed: usize,
     /// The first trial (any state) holding each parameter vector; rebuilt after deserialization.
     #[serde(skip)]
@@ -87,13 +108,17 @@ impl History {
         self.trials.len() - self.n_finished()
     }
 
-    /// Completed (value, id) pairs, best first.
-    pub fn ranked(&self) -> &[(f64, u64)] {
-        &self.ranked
+    /// Completed (value, id) pairs, best first (ties by id).
+    pub fn ranked(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.ranked.iter().map(|k| (k.0, k.1))
+    }
+
+    pub fn best_value(&self) -> Option<f64> {
+        self.ranked.first().map(|k| k.0)
     }
 
     pub fn best(&self) -> Option<&Trial> {
-        self.ranked.first().and_then(|&(_, id)| self.get(id))
+        self.ranked.first().and_then(|k| self.get(k.1))
     }
 
     pub fn contains_values(&self, values: &[Value]) -> bool {
@@ -150,9 +175,7 @@ impl History {
             Outcome::Pending => {}
             Outcome::Failed => self.n_failed += 1,
             Outcome::Complete(v) => {
-                // Binary insertion keeps `ranked` sorted in O(log n) compares and one memmove.
-                let at = self.ranked.partition_point(|&(w, _)| w <= v);
-                self.ranked.insert(at, (v, id));
+                self.ranked.insert(RankKey(v, id));
             }
         }
     }
@@ -161,7 +184,11 @@ impl History {
     pub fn rebuild_index(&mut self) {
         self.seen.clear();
         self.pending_by_key.clear();
+        self.ranked.clear();
         for t in &self.trials {
+            if let Outcome::Complete(v) = t.outcome {
+                self.ranked.insert(RankKey(v, t.id));
+            }
             let key = param_key(&t.values);
             if t.outcome == Outcome::Pending {
                 self.pending_by_key.entry(key.clone()).or_default().push(t.id);

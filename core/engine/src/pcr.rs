@@ -176,7 +176,7 @@ impl Pcr {
 
     /// Hands over from Nelder-Mead to TPE when the best value stops improving.
     fn stagnation(&mut self, ctx: &Context, n_results: usize) -> Option<Event> {
-        if let Some(&(best, _)) = ctx.history.ranked().first() {
+        if let Some(best) = ctx.history.best_value() {
             if best < self.best_value {
                 self.best_value = best;
                 self.improved_at = n_results;

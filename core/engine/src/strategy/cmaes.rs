@@ -134,9 +134,8 @@ impl Cmaes {
         let best: Vec<&[f64]> = ctx
             .history
             .ranked()
-            .iter()
             .take(p.mu)
-            .filter_map(|&(_, id)| ctx.history.get(id))
+            .filter_map(|(_, id)| ctx.history.get(id))
             .map(|t| t.unit.as_slice())
             .collect();
         if best.is_empty() {

@@ -25,8 +25,8 @@ use crate::rng::Rng;
 use crate::space::Space;
 
 const MAX_GOOD: usize = 25;
-const MAX_BAD: usize = 200;
-const MAX_PENDING: usize = 64;
+const MAX_BAD: usize = 100;
+const MAX_PENDING: usize = 32;
 const CANDIDATES: usize = 24;
 const MIN_BANDWIDTH: f64 = 0.01;
 const MAX_BANDWIDTH: f64 = 1.0;
@@ -46,16 +46,65 @@ struct Axis {
 
 struct Density<'a> {
     centres: Vec<&'a [f64]>,
-    /// Row-major (kernel, coordinate) bandwidths.
+    /// The same centres, row-major and contiguous: the hot loop streams through them.
+    flat: Vec<f64>,
+    /// Indices of the numeric and of the categorical coordinates.
+    numeric: Vec<usize>,
+    categorical: Vec<usize>,
+    /// Row-major (kernel, coordinate) bandwidths and their inverses.
     bandwidth: Vec<f64>,
+    inv_bandwidth: Vec<f64>,
+    /// Per kernel: the log normalizer of its Gaussian factors, so the inner loop needs no logarithms.
+    log_norm: Vec<f64>,
+    /// Per coordinate: log kernel mass on the observed choice and on each other choice (categoricals).
+    log_same: Vec<f64>,
+    log_other: Vec<f64>,
 }
 
 impl<'a> Density<'a> {
     fn new(centres: Vec<&'a [f64]>, axes: &[Axis]) -> Self {
+        let n = centres.len();
+        let d = axes.len();
         let bandwidth = kernel_bandwidths(&centres, axes);
-        Density { centres, bandwidth }
+        let inv_bandwidth = bandwidth.iter().map(|&h| if h > 0.0 { 1.0 / h } else { 0.0 }).collect();
+        let log_norm = (0..n)
+            .map(|k| {
+                axes.iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.categories.is_none())
+                    .map(|(j, _)| -bandwidth[k * d + j].ln() - HALF_LN_TAU)
+                    .sum()
+            })
+            .collect();
+        let (log_same, log_other) = axes
+            .iter()
+            .map(|a| match a.categories {
+                Some(k) if k > 1 => {
+                    let eps = categorical_eps(k, n);
+                    ((1.0 - eps).ln() + (k as f64).ln(), (eps / (k - 1) as f64).ln() + (k as f64).ln())
+                }
+                _ => (0.0, 0.0),
+            })
+            .unzip();
+        let flat = centres.iter().flat_map(|c| c.iter().copied()).collect();
+        let numeric = (0..d).filter(|&j| axes[j].categories.is_none()).collect();
+        let categorical = (0..d).filter(|&j| axes[j].categories.is_some()).collect();
+        Density {
+            centres,
+            flat,
+            numeric,
+            categorical,
+            bandwidth,
+            inv_bandwidth,
+            log_norm,
+            log_same,
+            log_other,
+        }
     }
 }
+
+/// ln(2 pi) / 2
+const HALF_LN_TAU: f64 = 0.918_938_533_204_672_7;
 
 impl Tpe {
     pub fn new(dim: usize) -> Self {
@@ -115,16 +164,19 @@ fn kernel_bandwidths(centres: &[&[f64]], axes: &[Axis]) -> Vec<f64> {
     let scott = scott_bandwidth(centres, axes);
     let floor_n = 1.0 / (n as f64 + 2.0).min(100.0);
     let mut out = vec![0.0; n * d];
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut column: Vec<(f64, usize)> = Vec::with_capacity(n);
     for (j, axis) in axes.iter().enumerate() {
         if axis.categories.is_some() {
             continue;
         }
-        order.sort_by(|&a, &b| centres[a][j].total_cmp(&centres[b][j]));
-        for (rank, &i) in order.iter().enumerate() {
-            let below = if rank == 0 { 0.0 } else { centres[order[rank - 1]][j] };
-            let above = if rank + 1 == n { 1.0 } else { centres[order[rank + 1]][j] };
-            let x = centres[i][j];
+        column.clear();
+        column.extend(centres.iter().enumerate().map(|(i, c)| (c[j], i)));
+        // Ties are broken by index, so the order (and every bandwidth) is deterministic.
+        column.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for rank in 0..n {
+            let (x, i) = column[rank];
+            let below = if rank == 0 { 0.0 } else { column[rank - 1].0 };
+            let above = if rank + 1 == n { 1.0 } else { column[rank + 1].0 };
             let gap = (x - below).max(above - x);
             out[i * d + j] = gap.min(scott[j]).max(floor_n).max(axis.floor).min(MAX_BANDWIDTH);
         }
@@ -142,33 +194,36 @@ fn categorical_eps(k: usize, n: usize) -> f64 {
 }
 
 impl Density<'_> {
-    /// log density at x: a mixture of the kernels plus one uniform "prior" component.
-    fn log_pdf(&self, x: &[f64], axes: &[Axis]) -> f64 {
-        let n = self.centres.len();
-        let mut terms = Vec::with_capacity(n + 1);
-        terms.push(0.0); // the uniform prior has density 1 on the cube
-        for (k, c) in self.centres.iter().enumerate() {
-            let mut log_k = 0.0;
-            for (j, axis) in axes.iter().enumerate() {
-                log_k += match axis.categories {
-                    Some(k) => {
-                        let eps = categorical_eps(k, n);
-                        if bin(x[j], k) == bin(c[j], k) {
-                            (1.0 - eps).ln() + (k as f64).ln()
-                        } else {
-                            (eps / (k - 1) as f64).ln() + (k as f64).ln()
-                        }
-                    }
-                    None => {
-                        let h = self.bandwidth[k * axes.len() + j];
-                        let z = (x[j] - c[j]) / h;
-                        -0.5 * z * z - h.ln() - 0.918_938_533_204_672_7
-                    }
-                };
+    /// log density at x: a mixture of the kernels plus one uniform "prior" component (density 1 on the cube).
+    /// `terms` is scratch space reused across calls.
+    fn log_pdf(&self, x: &[f64], axes: &[Axis], terms: &mut Vec<f64>) -> f64 {
+        let d = axes.len();
+        terms.clear();
+        terms.push(0.0);
+        for k in 0..self.centres.len() {
+            let c = &self.flat[k * d..(k + 1) * d];
+            let inv = &self.inv_bandwidth[k * d..(k + 1) * d];
+            let mut squares = 0.0;
+            if self.categorical.is_empty() {
+                // All-numeric spaces, the common case: a branch-free loop the compiler vectorizes.
+                for ((xj, cj), ij) in x.iter().zip(c).zip(inv) {
+                    let z = (xj - cj) * ij;
+                    squares += z * z;
+                }
+            } else {
+                for &j in &self.numeric {
+                    let z = (x[j] - c[j]) * inv[j];
+                    squares += z * z;
+                }
+            }
+            let mut log_k = self.log_norm[k] - 0.5 * squares;
+            for &j in &self.categorical {
+                let n = axes[j].categories.unwrap_or(1);
+                log_k += if bin(x[j], n) == bin(c[j], n) { self.log_same[j] } else { self.log_other[j] };
             }
             terms.push(log_k);
         }
-        log_sum_exp(&terms) - ((n + 1) as f64).ln()
+        log_sum_exp(terms) - ((self.centres.len() + 1) as f64).ln()
     }
 
     fn sample(&self, axes: &[Axis], rng: &mut Rng) -> Vec<f64> {
@@ -214,15 +269,16 @@ impl Strategy for Tpe {
 
     fn propose(&mut self, ctx: &Context, rng: &mut Rng) -> Option<Vec<f64>> {
         let history = ctx.history;
-        let ranked = history.ranked();
         let axes = axes(ctx.space);
-        let good_count = n_good(ranked.len());
-        let good: Vec<&[f64]> = ranked[..good_count.min(ranked.len())]
-            .iter()
-            .filter_map(|&(_, id)| history.get(id))
-            .map(|t| t.unit.as_slice())
-            .collect();
-        let threshold = ranked.get(good_count.saturating_sub(1)).map_or(f64::NEG_INFINITY, |&(v, _)| v);
+        let good_count = n_good(history.n_complete());
+        let mut threshold = f64::NEG_INFINITY;
+        let mut good: Vec<&[f64]> = Vec::with_capacity(good_count);
+        for (value, id) in history.ranked().take(good_count) {
+            threshold = value;
+            if let Some(t) = history.get(id) {
+                good.push(&t.unit);
+            }
+        }
         let mut bad: Vec<&[f64]> = Vec::with_capacity(MAX_BAD + MAX_PENDING);
         let mut pending = 0;
         // Newest first: recent bad results and the points in flight matter most, and the walk stops early.
@@ -246,9 +302,10 @@ impl Strategy for Tpe {
         let l = Density::new(good, &axes);
         let g = Density::new(bad, &axes);
         let mut best: Option<(f64, Vec<f64>)> = None;
+        let mut scratch = Vec::with_capacity(MAX_BAD + MAX_PENDING + 1);
         for _ in 0..CANDIDATES {
             let x = l.sample(&axes, rng);
-            let score = l.log_pdf(&x, &axes) - g.log_pdf(&x, &axes);
+            let score = l.log_pdf(&x, &axes, &mut scratch) - g.log_pdf(&x, &axes, &mut scratch);
             if best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((score, x));
             }
