@@ -7,8 +7,10 @@
 //! * numeric coordinates: Gaussian, truncated to the cube by mirroring. Each kernel's bandwidth is its larger
 //!   gap to the neighbouring observations along the coordinate, capped by the set's Scott's-rule bandwidth
 //!   (sigma_j * n^(-1/(d+4))) and floored at 1/min(100, n + 2) of the cube (Optuna's "magic clip") and at half
-//!   a grid level for discrete parameters. A single global Scott bandwidth failed on multi-basin landscapes
-//!   (Schwefel: 3 of 10 runs near the optimum vs 6 of 10 with per-kernel gaps) and crept on smooth ones;
+//!   a grid level for discrete parameters. A single global Scott bandwidth must pick one width for all
+//!   kernels: on multi-basin landscapes (Schwefel) the good set spans several basins, the width is large and
+//!   nothing is refined; on smooth ones the good set is tight and the search creeps. Per-kernel gaps let
+//!   clustered kernels refine while isolated ones keep exploring;
 //! * categorical coordinates: the observed choice with probability 1 - eps, the others share eps.
 //!
 //! The per-ask cost is bounded: at most `MAX_GOOD` good and `MAX_BAD` bad observations are used (the bad ones
