@@ -222,7 +222,7 @@ fn encode_float(low: f64, high: f64, log: bool, step: Option<f64>, x: f64) -> f6
     }
 }
 
-/// Log integers are sampled over [low - 0.5, high + 0.5] so that the end values get half-bins of their own,
+/// Log integers are sampled over [low - 0.5, high + 0.5] so that the end values get a whole unit interval,
 /// like every interior value.
 fn int_log_range(low: i64, high: i64) -> (f64, f64) {
     (((low as f64) - 0.5).max(0.5).ln(), ((high as f64) + 0.5).ln())
