@@ -36,12 +36,11 @@ from typing import Any
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-import ray  # noqa: E402
-from ray import tune  # noqa: E402
-from ray.tune.search import BasicVariantGenerator, Searcher  # noqa: E402
-from ray.tune.search.optuna import OptunaSearch  # noqa: E402
-
-from arqonhpo.ray import ArqonSearch  # noqa: E402
+import ray
+from arqonhpo.ray import ArqonSearch
+from ray import tune
+from ray.tune.search import BasicVariantGenerator, Searcher
+from ray.tune.search.optuna import OptunaSearch
 
 SIZES = {
     "smoke": {"trials": [100], "seeds": 3},
@@ -220,7 +219,9 @@ def run_once(name: str, trials: int, seed: int, storage: str) -> Run:
     results = tuner.fit()
     wall = time.perf_counter() - start
     if len(results) != trials or clock.completed != trials:
-        raise RuntimeError(f"{name}: expected {trials} completed trials, got {len(results)} / {clock.completed}")
+        raise RuntimeError(
+            f"{name}: expected {trials} completed trials, got {len(results)} / {clock.completed}"
+        )
     return Run(name, trials, seed, wall, clock)
 
 
@@ -235,7 +236,8 @@ def run_all(size: str) -> list[Row]:
                     run = run_once(name, n, seed, storage)
                     rows[(name, n)].runs.append(run)
                     print(
-                        f"  {name:<22} trials={n:<5} seed={seed}  searcher {run.clock.seconds / n * 1e3:8.3f} ms/trial"
+                        f"  {name:<22} trials={n:<5} seed={seed}"
+                        f"  searcher {run.clock.seconds / n * 1e3:8.3f} ms/trial"
                         f"  wall {run.wall / n * 1e3:7.1f} ms/trial  best {run.clock.best:.4g}",
                         flush=True,
                     )
@@ -251,27 +253,29 @@ def _fmt_best(values: list[float]) -> str:
     mean = statistics.mean(values)
     if len(values) == 1:
         return f"{mean:.4g}"
-    return f"{mean:.4g} ({min(values):.3g}–{max(values):.3g})"
+    return f"{mean:.4g} ({min(values):.3g}-{max(values):.3g})"
 
 
-def render(rows: list[Row], command: str, size: str, elapsed: float) -> str:
+def render(rows: list[Row], command: str, size: str, elapsed: float, load: tuple[float, float]) -> str:
     by_key = {(r.searcher, r.trials): r for r in rows}
     lines = [
         "# Ray Tune searcher overhead",
         "",
         f"Command: `{command}`  ",
-        f"Size: `{size}`; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; total {elapsed:.0f} s  ",
+        f"Size: `{size}`; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; total {elapsed:.0f} s; "
+        f"1-min load average {load[0]:.1f} at start, {load[1]:.1f} at end (other work on the machine "
+        "inflates both searcher and Ray times)  ",
         f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, ray {ray.__version__}, "
         f"optuna {_optuna_version()}; `ray.init(num_cpus=2)`, `reuse_actors=True`, trivial trainable, "
         "default Tune loggers.",
         "",
-        "Objective: 5 parameters (2 uniform, 1 loguniform, 1 randint, 1 choice), minimum 0. Searcher time = "
-        "`suggest` + `on_trial_complete` (BasicVariantGenerator: `next_trial`, which also builds the Trial object, "
-        "+ `on_trial_complete`). Ray overhead = experiment wall time per trial minus searcher time. Best loss: mean "
-        "over seeds (min–max).",
+        "Objective: 5 parameters (2 uniform, 1 loguniform, 1 randint, 1 choice), minimum 0. "
+        "Searcher time = `suggest` + `on_trial_complete` (BasicVariantGenerator: `next_trial`, which also "
+        "builds the Trial object, + `on_trial_complete`). Ray overhead = experiment wall time per trial "
+        "minus searcher time. Best loss: mean over seeds (min-max).",
         "",
         "| searcher | trials | seeds | searcher ms/trial | Ray overhead ms/trial | searcher / Ray | "
-        "× ArqonSearch | best loss |",
+        "x ArqonSearch | best loss |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
@@ -296,12 +300,16 @@ def _targets(by_key: dict[tuple[str, int], Row]) -> list[str]:
     )
     speedup = optuna.searcher_ms / arqon.searcher_ms
     note = "" if largest >= 1000 else " (target is stated at 1000 trials; run --size full)"
-    out.append(f"ArqonSearch >= 50x below OptunaSearch at {largest} trials: {_verdict(speedup >= 50)} ({speedup:.0f}x){note}")
+    out.append(
+        f"ArqonSearch >= 50x below OptunaSearch at {largest} trials: {_verdict(speedup >= 50)} "
+        f"({speedup:.0f}x){note}"
+    )
     for n in sorted({n for _, n in by_key}):
         a, o = by_key[("ArqonSearch", n)], by_key[("OptunaSearch (TPE)", n)]
         a_best, o_best = statistics.mean(a.bests), statistics.mean(o.bests)
         out.append(
-            f"Quality at {n} trials no worse than OptunaSearch (mean best loss): {_verdict(a_best <= o_best)} "
+            f"Quality at {n} trials no worse than OptunaSearch (mean best loss): "
+            f"{_verdict(a_best <= o_best)} "
             f"({a_best:.4g} vs {o_best:.4g}, {len(a.runs)} seed(s))"
         )
     return out
@@ -318,7 +326,9 @@ def _optuna_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", choices=sorted(SIZES), default="smoke")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report path")
     args = parser.parse_args(argv)
@@ -327,12 +337,13 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("ray").setLevel(logging.ERROR)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    start = time.perf_counter()
+    start, load_start = time.perf_counter(), os.getloadavg()[0]
     try:
         rows = run_all(args.size)
     finally:
         ray.shutdown()
-    report = render(rows, command, args.size, time.perf_counter() - start)
+    load = (load_start, os.getloadavg()[0])
+    report = render(rows, command, args.size, time.perf_counter() - start, load)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report, encoding="utf-8")
     print()

@@ -17,10 +17,9 @@ import tempfile
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-import ray  # noqa: E402
-from ray import tune  # noqa: E402
-
-from arqonhpo.ray import ArqonSearch  # noqa: E402
+import ray
+from arqonhpo.ray import ArqonSearch
+from ray import tune
 
 
 def train_model(config: dict) -> None:
@@ -59,7 +58,7 @@ def main() -> None:
         ),
         run_config=tune.RunConfig(storage_path=tempfile.mkdtemp(prefix="arqon_quickstart_"), verbose=0),
     )
-    best = tuner.fit().get_best_result()
+    best = tuner.fit().get_best_result(metric="loss", mode="min")
     print(f"best loss {best.metrics['loss']:.4f} with {best.config}")
     ray.shutdown()
 

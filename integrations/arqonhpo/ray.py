@@ -7,7 +7,9 @@ One-line switch::
     tuner = tune.Tuner(
         trainable,
         param_space={"lr": tune.loguniform(1e-5, 1e-1), "layers": tune.randint(1, 8)},
-        tune_config=tune.TuneConfig(search_alg=ArqonSearch(metric="loss", mode="min", seed=0), num_samples=200),
+        tune_config=tune.TuneConfig(
+            search_alg=ArqonSearch(metric="loss", mode="min", seed=0), num_samples=200
+        ),
     )
 
 The adapter only translates: Ray trial ids <-> engine trial ids, Tune domains <-> engine parameters
@@ -55,6 +57,11 @@ class ArqonSearch(Searcher):
             Each must set every searched parameter (nested dicts or flat ``"a/b"`` keys).
         **solver_options: Passed verbatim to :class:`arqonhpo.ArqonSolver` (e.g. ``strategy``).
 
+    Supported domains: uniform, quniform, loguniform, qloguniform, randint, qrandint, lograndint,
+    qlograndint, choice, nested dicts and lists (flattened to ``"a/b"`` names and rebuilt), constants (passed
+    through). ``tune.grid_search``, ``tune.sample_from`` and ``tune.randn`` / ``qrandn`` raise a
+    ``ValueError`` naming the key (see :mod:`arqonhpo._space.ray` for why and for the exact bound mapping).
+
     Failed trials (``error=True``, no result, NaN or infinite metric) are recorded as failures. A second
     completion for the same trial is ignored. ``max_concurrent_trials`` / ``ConcurrencyLimiter`` are honoured
     through :meth:`set_max_concurrency`.
@@ -70,15 +77,16 @@ class ArqonSearch(Searcher):
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         **solver_options: Any,
     ) -> None:
-        super().__init__(metric=metric, mode=mode)
-        if mode is not None and mode not in ("min", "max"):
+        if mode is not None and mode not in ("min", "max"):  # before Ray's bare assert in super().__init__
             raise ValueError(f"ArqonSearch: mode must be 'min' or 'max', got {mode!r}.")
+        super().__init__(metric=metric, mode=mode)
         if budget is not None and budget < 1:
             raise ValueError(f"ArqonSearch: budget must be a positive integer or None, got {budget!r}.")
         self._seed: int = secrets.randbits(32) if seed is None else int(seed)
         self._budget = budget
         self._solver_options = dict(solver_options)
         self._points: list[Mapping[str, Any]] = [copy.deepcopy(dict(p)) for p in points_to_evaluate or ()]
+        self._queued: list[tuple[int, Any]] = []  # points declared to the engine, not yet handed to Ray
         self._space: RaySpace | None = convert_space(space) if space is not None else None
         self._space_from_ctor = space is not None
         self._num_samples: int | None = None
@@ -120,42 +128,46 @@ class ArqonSearch(Searcher):
             if list(new_space.params) != list(self._space.params):
                 raise ValueError(
                     "ArqonSearch: this searcher already searches the parameters "
-                    f"{list(self._space.params)}, but the Tuner's param_space defines {list(new_space.params)}."
+                    f"{list(self._space.params)}, but the Tuner's param_space defines "
+                    f"{list(new_space.params)}."
                 )
             return True
         self._space = new_space
         return True
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
-        # The searcher tracks its in-flight trials anyway, so it enforces the limit itself.
+        """Called by ``ConcurrencyLimiter`` (and so by ``max_concurrent_trials``): the searcher enforces the
+        limit itself, since it tracks its in-flight trials anyway. The limiter's ``batch=True`` therefore has
+        no effect: the engine already accounts for pending trials, so holding results back gains nothing."""
         self._max_concurrent = max_concurrent
         return True
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+    # Ray annotates suggest as Optional[Dict] but documents Searcher.FINISHED (a str) as a valid return.
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         solver = self._solver or self._create_solver()
         if self._max_concurrent is not None and len(self._live) >= self._max_concurrent:
             return None
-        space = self._space
-        assert space is not None  # _create_solver guarantees it
-        if self._points:
-            config = self._next_point(solver, space, trial_id)
-        else:
-            trials = solver.ask_trials(1)
-            if not trials:
-                return Searcher.FINISHED
-            trial = trials[0]
-            self._live[trial_id] = trial.id
-            config = space.to_config(trial.params)
-        return config
+        if self._queued:  # points_to_evaluate run first, exactly as given
+            engine_id, config = self._queued.pop(0)
+            self._live[trial_id] = engine_id
+            return config
+        trials = solver.ask_trials(1)
+        if not trials:
+            return Searcher.FINISHED
+        trial = trials[0]
+        self._live[trial_id] = trial.id
+        return self._space.to_config(trial.params)  # type: ignore[union-attr]  # set with the solver
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         # Intermediate results (possibly NaN) are not used: no pruning in this searcher.
         return None
 
-    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
         engine_id = self._live.get(trial_id)
         if engine_id is None:
-            self._log_unknown_completion(trial_id)
+            self._complete_unknown(trial_id, result, error)
             return
         # Read the metric before changing any state, so a missing metric leaves the trial pending.
         value = None if error or result is None else self._engine_value(self._read_metric(result))
@@ -191,6 +203,7 @@ class ArqonSearch(Searcher):
         state["_live"] = dict(self._live)
         state["_done"] = set(self._done)
         state["_points"] = copy.deepcopy(self._points)
+        state["_queued"] = copy.deepcopy(self._queued)
         state["_state_version"] = _STATE_VERSION
         return state
 
@@ -222,7 +235,8 @@ class ArqonSearch(Searcher):
     def _create_solver(self) -> ArqonSolver:
         if self._space is None:
             raise RuntimeError(
-                "ArqonSearch has no search space: pass `space=` to ArqonSearch or `param_space=` to the Tuner."
+                "ArqonSearch has no search space: "
+                "pass `space=` to ArqonSearch or `param_space=` to the Tuner."
             )
         if not self._metric or not self._mode:
             raise RuntimeError(
@@ -231,17 +245,19 @@ class ArqonSearch(Searcher):
             )
         if self._mode not in ("min", "max"):
             raise ValueError(f"ArqonSearch: mode must be 'min' or 'max', got {self._mode!r}.")
-        # Validate the points up front so a bad point fails before any trial runs.
-        for point in self._points:
-            self._space.from_config(point)
-        self._solver = ArqonSolver(
+        solver = ArqonSolver(
             self._space.params,
             seed=self._seed,
             budget=self._engine_budget(),
             direction="maximize" if self._mode == "max" else "minimize",
             **self._solver_options,
         )
-        return self._solver
+        # points_to_evaluate are committed: declare them pending now, which also makes the engine validate
+        # every point (missing keys, unknown choices, wrong types) before the first trial runs.
+        self._queued = [self._queue_point(solver, self._space, point) for point in self._points]
+        self._points = []
+        self._solver = solver
+        return solver
 
     def _engine_budget(self) -> int | None:
         if self._budget is not None:
@@ -251,15 +267,14 @@ class ArqonSearch(Searcher):
         # points_to_evaluate are registered with add_pending, which does not consume engine budget.
         return max(self._num_samples - len(self._points), 0)
 
-    def _next_point(self, solver: ArqonSolver, space: RaySpace, trial_id: str) -> Any:
-        """Run the next ``points_to_evaluate`` entry exactly, telling the engine it is in flight."""
-        point = self._points.pop(0)
+    @staticmethod
+    def _queue_point(solver: ArqonSolver, space: RaySpace, point: Mapping[str, Any]) -> tuple[int, Any]:
+        """(engine id, config to return): the config holds the user's values untouched."""
         engine_params, raw = space.from_config(point)
-        self._live[trial_id] = solver.add_pending(engine_params)
-        return space.config_from_values(raw)
+        return solver.add_pending(engine_params), space.config_from_values(raw)
 
     def _read_metric(self, result: Mapping[str, Any]) -> Any:
-        metric = self._metric
+        metric = str(self._metric)  # set before the solver exists, so before any trial completes
         value = result.get(metric, _MISSING)
         if value is _MISSING and "/" in metric:
             value = _nested_get(result, metric.split("/"))
@@ -277,17 +292,47 @@ class ArqonSearch(Searcher):
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(
-                f"ArqonSearch: metric {self._metric!r} must be a number, got {type(value).__name__} {value!r}."
+                f"ArqonSearch: metric {self._metric!r} must be a number, "
+                f"got {type(value).__name__} {value!r}."
             ) from None
         if not math.isfinite(number):
             return None
         return number
 
-    def _log_unknown_completion(self, trial_id: str) -> None:
+    def _complete_unknown(self, trial_id: str, result: Mapping[str, Any] | None, error: bool) -> None:
+        """A completion for a trial id this searcher has no pending trial for.
+
+        Either a repeated completion (ignored), or a trial Ray created without asking, e.g. a trial
+        restarted under a new id by ``Tuner.restore(..., restart_errored=True)``: its result carries the
+        config, which is recorded as an external observation so the engine still learns from it.
+        """
         if trial_id in self._done:
             logger.debug("ArqonSearch: ignoring a repeated completion of trial %s.", trial_id)
-        else:
-            logger.warning("ArqonSearch: ignoring the completion of trial %s, which it never suggested.", trial_id)
+            return
+        config = _result_config(result) if result else None
+        if self._solver is None or self._space is None or not config:
+            logger.warning("ArqonSearch: ignoring the completion of unknown trial %s (no config).", trial_id)
+            return
+        try:
+            engine_params, _ = self._space.from_config(config)
+        except ValueError as exc:
+            logger.warning("ArqonSearch: ignoring the completion of unknown trial %s: %s", trial_id, exc)
+            return
+        assert result is not None
+        value = None if error else self._engine_value(self._read_metric(result))
+        self._solver.add_trial(engine_params, value)
+        self._done.add(trial_id)
+
+
+def _result_config(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The trial config carried by a result: Ray flattens results (``config/a/b`` keys) before calling
+    ``on_trial_complete``; direct callers may pass it nested under ``config``."""
+    nested = result.get("config")
+    if isinstance(nested, Mapping):
+        return nested
+    prefix = "config/"
+    flat = {key[len(prefix) :]: value for key, value in result.items() if key.startswith(prefix)}
+    return flat or None
 
 
 def _nested_get(result: Mapping[str, Any], parts: list[str]) -> Any:

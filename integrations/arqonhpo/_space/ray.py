@@ -155,7 +155,9 @@ def _domain_to_param(name: str, domain: sample.Domain) -> _Constant | tuple[Any,
         return _integer(name, domain, log, q)
     if isinstance(domain, sample.Float):
         return _float(name, domain, log, q)
-    raise ValueError(f"ArqonSearch: parameter {name!r} has an unsupported Ray domain {type(domain).__name__}.")
+    raise ValueError(
+        f"ArqonSearch: parameter {name!r} has an unsupported Ray domain {type(domain).__name__}."
+    )
 
 
 def _categorical(name: str, domain: sample.Categorical) -> _Constant | tuple[Any, None]:
@@ -184,7 +186,9 @@ def _float(name: str, domain: sample.Float, log: bool, q: float | int | None) ->
     return arqonhpo.Float(lo, hi, step=float(q)), None
 
 
-def _integer(name: str, domain: sample.Integer, log: bool, q: float | int | None) -> _Constant | tuple[Any, Any]:
+def _integer(
+    name: str, domain: sample.Integer, log: bool, q: float | int | None
+) -> _Constant | tuple[Any, Any]:
     if q is None or q == 1:
         # Ray's upper bound is exclusive for randint / lograndint and for qrandint with q == 1.
         low, high = int(domain.lower), int(domain.upper) - 1
@@ -196,7 +200,8 @@ def _integer(name: str, domain: sample.Integer, log: bool, q: float | int | None
     k_low, k_high = _grid_index(domain.lower, q, math.ceil), _grid_index(domain.upper, q, math.floor)
     if k_high < k_low:
         raise ValueError(
-            f"ArqonSearch: parameter {name!r} has no multiple of q={q} between {domain.lower} and {domain.upper}."
+            f"ArqonSearch: parameter {name!r} has no multiple of q={q} "
+            f"between {domain.lower} and {domain.upper}."
         )
     if k_low == k_high:
         return _Constant(k_low * q)
@@ -261,5 +266,7 @@ def _lookup(config: Any, path: PathKey, name: str) -> Any:
                 "points must set every searched parameter."
             ) from None
     if isinstance(node, (sample.Domain, *_ENGINE_PARAMS)):
-        raise ValueError(f"ArqonSearch: the point gives a search domain, not a value, for parameter {name!r}.")
+        raise ValueError(
+            f"ArqonSearch: the point gives a search domain, not a value, for parameter {name!r}."
+        )
     return node
