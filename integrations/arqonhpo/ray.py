@@ -115,8 +115,8 @@ class ArqonSearch(Searcher):
             self._num_samples = int(spec["num_samples"])  # only a planning hint for the engine's budget
         if self._space_from_ctor:
             # Ray's rule: a searcher with its own space refuses the config. Metric and mode still fill gaps.
-            self._metric = self._metric or metric
-            self._mode = self._mode or mode
+            self._metric = self.metric or metric
+            self._mode = self.mode or mode
             return False
         if metric:
             self._metric = metric
