@@ -277,13 +277,35 @@ def test_n_jobs_threads_share_one_sampler_without_duplicates() -> None:
     assert _relative_solver(sampler).n_told == 80
 
 
-def test_reseed_rng_changes_refinement_draws() -> None:
-    a, b = ArqonSampler(seed=0), ArqonSampler(seed=0)
-    b.reseed_rng()
-    sa, sb = optuna.create_study(sampler=a), optuna.create_study(sampler=b)
-    sa.optimize(_sphere, n_trials=60)
-    sb.optimize(_sphere, n_trials=60)
-    assert _param_sets(sa) != _param_sets(sb)
+def test_reseed_rng_changes_the_engine_streams_but_not_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ask reseeds the engine's strategy stream from (seed, salt, trial number); reseed_rng changes
+    the salt. Whether that moves a suggestion is the engine's business (Nelder-Mead draws nothing)."""
+    from arqonhpo import ArqonSolver
+
+    seen: list[int] = []
+    original = ArqonSolver.reseed
+
+    def spy(self: Any, seed: int) -> None:
+        seen.append(seed)
+        original(self, seed)
+
+    monkeypatch.setattr(ArqonSolver, "reseed", spy)
+
+    def streams(reseed: bool) -> tuple[list[int], list[tuple[Any, ...]]]:
+        seen.clear()
+        sampler = ArqonSampler(seed=0)
+        if reseed:
+            sampler.reseed_rng()
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(_sphere, n_trials=15)
+        return list(seen), _param_sets(study)
+
+    plain, plain_params = streams(False)
+    again, again_params = streams(False)
+    reseeded, reseeded_params = streams(True)
+    assert plain == again and plain_params == again_params  # deterministic without reseed_rng
+    assert len(plain) >= 15 and not set(plain) & set(reseeded)
+    assert plain_params[:10] == reseeded_params[:10]  # the probe design does not move
 
 
 def _continue(study: optuna.Study, n: int) -> list[tuple[Any, ...]]:
@@ -395,3 +417,27 @@ def test_fresh_sampler_resumes_a_stored_study_with_nothing_lost(tmp_path: Path) 
     assert solver.n_told == 40  # the 30 stored trials and the 10 new ones
     assert _best_value(solver) <= best_before
     assert len(set(_param_sets(resumed))) == 40
+
+
+def test_hyperband_bracket_studies_and_the_lazy_top_level_export() -> None:
+    from arqonhpo import ArqonSampler as Exported
+
+    def objective(trial: Trial) -> float:
+        x = trial.suggest_float("x", -5.0, 5.0)
+        n = trial.suggest_int("n", 0, 10)
+        for step in range(10):
+            trial.report((x - 1.0) ** 2 + n + 10.0 / (step + 1), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return (x - 1.0) ** 2 + n
+
+    sampler = Exported(seed=0)
+    assert isinstance(sampler, ArqonSampler)
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=10)
+    study = optuna.create_study(sampler=sampler, pruner=pruner)
+    study.optimize(objective, n_trials=60)
+    states = {t.state for t in study.trials}
+    assert states == {TrialState.COMPLETE, TrialState.PRUNED}
+    # Hyperband hands the sampler a filtered view per bracket; every trial is still learned once.
+    assert _relative_solver(sampler).n_told == 60
+    assert study.best_value < 0.5

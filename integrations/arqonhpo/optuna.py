@@ -29,6 +29,9 @@ Cost per trial
 --------------
 Local trials are ingested in ``after_trial``; a cursor over trial numbers finds trials written by anyone
 else (other processes, ``study.add_trial``, a resumed study), so each trial touches only what is new.
+(Hyperband hands samplers a filtered per-bracket view whose trial numbers have gaps; there the sync scans
+the view and skips the trials already ingested.) A fresh sampler on a stored study ingests its history once,
+when its first trial starts, so resuming loses nothing.
 
 Several processes on one storage
 --------------------------------
@@ -36,9 +39,11 @@ Trial numbers are unique across workers, so every ask is reseeded with the trial
 never proposes a point already in its history, pending points of other workers included. On a shared
 storage (anything but ``InMemoryStorage``) each proposal is written to the trial's system attrs
 (``arqon:proposal`` for the relative point, ``arqon:proposal:<name>`` for an independent value) before the
-objective sees it; other workers read it for ``add_pending``. After writing, a worker re-reads the running
-trials and re-proposes if another worker raced it to the same point: both write before they read, so at
-least one of two racing workers sees the other.
+objective sees it; other workers read it for ``add_pending``. After writing, a worker re-reads the trials
+its engines do not know yet and moves away if another worker raced it to the same point: both write before
+they read, so at least one of two racing workers sees the other. It first asks the engine again; should
+that collide too, it takes the probe-design point indexed by ``2**40 + trial number``, which no other trial
+can hold.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from optuna.storages import InMemoryStorage
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from ._errors import ArqonError
 from ._space.optuna import SpaceCodec, sorted_space
 
 __all__ = ["ArqonSampler"]
@@ -67,7 +73,9 @@ _INDEPENDENT_ATTR_PREFIX = "arqon:proposal:"
 
 _FINISHED_WITH_SPACE = (TrialState.COMPLETE, TrialState.PRUNED)
 _MASK32 = 0xFFFFFFFF
-_MAX_RACE_RETRIES = 3
+_RACE_RETRIES = 1
+# Probe-design index of a trial's collision-free fallback point: the design's own stream never gets there.
+_UNIQUE_PROBE_BASE = 1 << 40
 
 
 def _mix(*parts: int) -> int:
@@ -131,7 +139,10 @@ class _Engine:
 
     def add_pending(self, number: int, encoded: dict[str, Any]) -> None:
         """Someone else is evaluating ``encoded`` as trial ``number``."""
-        self.pending[number] = (self.solver.add_pending(encoded), encoded)
+        try:
+            self.pending[number] = (self.solver.add_pending(encoded), encoded)
+        except ArqonError:  # a point the engine cannot represent only loses the dedup hint
+            pass
 
     def finish(self, number: int, params: Mapping[str, Any], value: float | None) -> None:
         """Tell the engine how Optuna trial ``number`` ended."""
@@ -139,20 +150,28 @@ class _Engine:
         known = self.pending.pop(number, None)
         if known is not None:
             engine_id, proposed = known
-            if encoded == proposed:
+            # The second test catches engine values that Optuna saw clamped onto the range or grid.
+            if encoded == proposed or encoded == self.codec.encode(self.codec.decode(proposed)):
                 self.solver.tell_trial(engine_id, value)
                 return
             # The trial did not evaluate the proposed point (fixed params, off-grid fallback,
             # a branch that skipped some parameters): retire the proposal, record what really ran.
             self.solver.fail(engine_id)
         if encoded is not None:
+            self._add_trial(encoded, value)
+
+    def _add_trial(self, encoded: dict[str, Any], value: float | None) -> None:
+        # A foreign value the engine cannot represent is skipped rather than failing the user's study.
+        try:
             self.solver.add_trial(encoded, value)
+        except ArqonError:
+            pass
 
     def backfill(self, history: Sequence[tuple[dict[str, Any], float | None]]) -> None:
         for params, value in history:
             encoded = self.codec.encode(params)
             if encoded is not None:
-                self.solver.add_trial(encoded, value)
+                self._add_trial(encoded, value)
 
 
 class ArqonSampler(BaseSampler):
@@ -199,8 +218,8 @@ class ArqonSampler(BaseSampler):
         self._study_ref = None
 
     def reseed_rng(self) -> None:
-        # Optuna calls this in every n_jobs worker thread. The probe design stays indexed by trial
-        # number (so threads still never share a probe point); only the refinement streams change.
+        # Optuna calls this in every n_jobs worker thread. Only the strategies' random streams change
+        # (the salt is mixed into every per-trial reseed); the probe design is a function of the seed.
         with self._lock:
             self._salt = random.SystemRandom().getrandbits(32)
 
@@ -295,12 +314,15 @@ class ArqonSampler(BaseSampler):
         self._local.add(number)
         self._sync(study)
 
-    def _sync(self, study: Study, fresh: bool = False) -> list[FrozenTrial]:
+    def _sync(self, study: Study, fresh: bool = False) -> None:
         """Ingest trials this sampler has not seen finish: cost grows with what is new, not with history.
 
         ``fresh`` bypasses the per-trial cache of ``study._get_trials`` so that a worker on a shared
         storage sees what the others wrote while its own trial was starting.
         """
+        if isinstance(study._storage, InMemoryStorage):
+            self._sync_in_memory(study)
+            return
         if fresh:
             trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
         else:
@@ -308,7 +330,20 @@ class ArqonSampler(BaseSampler):
         for trial in self._unsettled(trials):
             self._visit(trial)
         self._cursor = max(self._cursor, len(trials))
-        return trials
+
+    def _sync_in_memory(self, study: Study) -> None:
+        # Even a shallow list of all trials costs O(history) per trial (tens of microseconds at 10 000
+        # trials); the in-memory storage looks single trials up by number in O(1).
+        storage, study_id = study._storage, study._study_id
+        for number in sorted(self._open):
+            self._visit(storage.get_trial(storage.get_trial_id_from_study_id_trial_number(study_id, number)))
+        while True:
+            try:
+                trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self._cursor)
+            except KeyError:
+                return
+            self._visit(storage.get_trial(trial_id))
+            self._cursor += 1
 
     def _unsettled(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
         """Trials not yet known to be finished and ingested: the new ones and the open ones."""
@@ -350,8 +385,7 @@ class ArqonSampler(BaseSampler):
         """The number the engine minimizes, or ``None`` for a failure (see the module docstring)."""
         if state not in _FINISHED_WITH_SPACE or not values:
             return None
-        constraints = trial.constraints
-        if constraints and any(c > 0 for c in constraints.values()):
+        if any(c > 0 for c in _constraint_values(trial)):
             return None
         return self._sign * float(values[0])
 
@@ -431,21 +465,35 @@ class ArqonSampler(BaseSampler):
     def _publish(
         self, study: Study, trial: FrozenTrial, engine: _Engine, params: dict[str, Any], key: str
     ) -> dict[str, Any]:
-        """Write the proposal where other workers see it; re-propose while another worker holds the point.
+        """Write the proposal where other workers see it; move away if another worker holds the point.
 
-        Both racing workers write before they read, so at least one of them sees the other.
+        Both racing workers write before they read, so at least one of them sees the other. The first
+        retry asks the engine again (reseeded); should that collide too (workers with one seed and one
+        history walk the same probe stream), the trial takes the design point indexed by its own trial
+        number far beyond any stream position, which no other trial can hold.
         """
         codec = engine.codec
-        for attempt in range(1, _MAX_RACE_RETRIES + 1):
-            internal = codec.to_internal(codec.decode(params))
-            value: Any = internal if key == PROPOSAL_ATTR else internal[codec.names[0]]
-            study._storage.set_trial_system_attr(trial._trial_id, key, value)
+        for attempt in range(_RACE_RETRIES + 1):
+            self._write_proposal(study, trial, codec, params, key)
             owner = self._racing_trial(study, trial.number, codec, params)
             if owner is None:
-                break
-            engine_id, params = engine.ask(self._refine_seed(trial.number, attempt))
+                return params
+            if attempt < _RACE_RETRIES:
+                engine_id, params = engine.ask(self._refine_seed(trial.number, attempt + 1))
+            else:
+                params = engine.solver.probe_point(_UNIQUE_PROBE_BASE + trial.number)
+                engine_id = engine.solver.add_pending(params)
             engine.replace(trial.number, engine_id, params, owner)
+        self._write_proposal(study, trial, codec, params, key)
         return params
+
+    @staticmethod
+    def _write_proposal(
+        study: Study, trial: FrozenTrial, codec: SpaceCodec, params: dict[str, Any], key: str
+    ) -> None:
+        internal = codec.to_internal(codec.decode(params))
+        value: Any = internal if key == PROPOSAL_ATTR else internal[codec.names[0]]
+        study._storage.set_trial_system_attr(trial._trial_id, key, value)
 
     def _racing_trial(
         self, study: Study, number: int, codec: SpaceCodec, params: dict[str, Any]
@@ -471,6 +519,15 @@ def _foreign_point(trial: FrozenTrial, codec: SpaceCodec) -> dict[str, Any] | No
         if encoded is not None:
             return encoded
     return codec.encode(trial.params)
+
+
+def _constraint_values(trial: FrozenTrial) -> list[float]:
+    """Constraint values, feasible when all are <= 0 (``FrozenTrial.constraints`` since Optuna 5.0)."""
+    constraints = getattr(trial, "constraints", None)
+    if isinstance(constraints, dict):
+        return list(constraints.values())
+    legacy = trial.system_attrs.get("constraints")  # Optuna 4.x: a list set by constraints_func
+    return list(legacy) if isinstance(legacy, (list, tuple)) else []
 
 
 def _single_value(distribution: BaseDistribution) -> Any:
