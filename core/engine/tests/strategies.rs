@@ -143,3 +143,29 @@ fn a_batch_ask_in_refinement_gives_distinct_spread_points() {
         }
     }
 }
+
+#[test]
+fn a_result_that_never_arrives_does_not_stall_a_strategy() {
+    // Every third suggestion is never told. The strategies must keep proposing points of their own rather
+    // than wait forever (which would leave only the probe stream serving asks).
+    for strategy in [StrategyChoice::Cmaes, StrategyChoice::NelderMead, StrategyChoice::Tpe] {
+        let config = SolverConfig { seed: 5, budget: Some(300), strategy, probe_size: Some(10) };
+        let mut solver = Solver::new(continuous_space(3), config).unwrap();
+        let mut from_strategy_late = 0;
+        for i in 0..300 {
+            let s = solver.ask(1).pop().unwrap();
+            if i >= 200 && matches!(s.source, arqonhpo_core::Source::Strategy(_)) {
+                from_strategy_late += 1;
+            }
+            if i % 3 != 2 {
+                solver.tell(s.id, Some(shifted_sphere(&floats(&s.values)))).unwrap();
+            }
+        }
+        // A stalled strategy gives 0 here. Each lost result costs a few asks of patience (slow workers are not
+        // lost ones), served from the probe stream.
+        assert!(
+            from_strategy_late > 25,
+            "{strategy:?}: only {from_strategy_late} of the last 100 from the strategy"
+        );
+    }
+}

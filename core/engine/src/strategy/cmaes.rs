@@ -22,6 +22,9 @@ const INITIAL_SIGMA: f64 = 0.2;
 const MIN_SIGMA: f64 = 1e-10;
 const MAX_CONDITION: f64 = 1e14;
 const STAGNATION_GENERATIONS: usize = 40;
+/// Asks served elsewhere (per sample of a generation) while waiting before still-pending samples count as
+/// failures: a result that is never told must not stall the strategy forever.
+const PATIENCE_PER_SAMPLE: usize = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Cmaes {
@@ -42,6 +45,8 @@ pub struct Cmaes {
     restarts: u32,
     best_history: Vec<f64>,
     started: bool,
+    /// Proposals declined while waiting for this generation's results.
+    waited: usize,
 }
 
 struct Params {
@@ -79,6 +84,7 @@ impl Cmaes {
             restarts: 0,
             best_history: Vec::new(),
             started: false,
+            waited: 0,
         }
     }
 
@@ -159,19 +165,24 @@ impl Cmaes {
         mirror_point(&x)
     }
 
-    /// All results of the generation, or None while some are pending.
-    fn generation_results(&self, ctx: &Context) -> Option<Vec<(Vec<f64>, f64)>> {
-        self.samples
+    /// All results of the generation, or None while some are pending. Once patience runs out, samples still
+    /// pending count as failures (ranked last).
+    fn generation_results(&mut self, ctx: &Context) -> Option<Vec<(Vec<f64>, f64)>> {
+        let give_up = self.waited >= PATIENCE_PER_SAMPLE * self.lambda;
+        let results: Option<Vec<(Vec<f64>, f64)>> = self
+            .samples
             .iter()
             .map(|(x, id)| {
-                let value = match ctx.history.get((*id)?)?.outcome {
-                    Outcome::Pending => return None,
-                    Outcome::Complete(v) => v,
-                    Outcome::Failed => f64::INFINITY,
+                let value = match id.and_then(|id| ctx.history.get(id)).map(|t| t.outcome) {
+                    Some(Outcome::Complete(v)) => v,
+                    Some(Outcome::Pending) if !give_up => return None,
+                    _ => f64::INFINITY,
                 };
                 Some((x.clone(), value))
             })
-            .collect()
+            .collect();
+        self.waited = if results.is_some() { 0 } else { self.waited + 1 };
+        results
     }
 
     fn update(&mut self, mut results: Vec<(Vec<f64>, f64)>) {

@@ -19,6 +19,9 @@ use crate::rng::Rng;
 const COLLAPSE_DIAMETER: f64 = 1e-9;
 /// Iterations without improving the simplex's best before restarting.
 const STALL_ITERATIONS: usize = 60;
+/// Asks served elsewhere while waiting for one vertex before it counts as failed: a result that is never
+/// told must not stall the simplex forever.
+const PATIENCE: usize = 4;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 enum Stage {
@@ -50,6 +53,8 @@ pub struct NelderMead {
     restarts: u32,
     stalled: usize,
     initial_step: f64,
+    /// Proposals declined while waiting for `waiting_on`.
+    waited: usize,
 }
 
 impl NelderMead {
@@ -64,6 +69,7 @@ impl NelderMead {
             restarts: 0,
             stalled: 0,
             initial_step: 0.1,
+            waited: 0,
         }
     }
 
@@ -221,12 +227,16 @@ impl Strategy for NelderMead {
 
     fn propose(&mut self, ctx: &Context, rng: &mut Rng) -> Option<Vec<f64>> {
         if let Some((id, x)) = self.waiting_on.clone() {
-            let f = match ctx.history.get(id)?.outcome {
-                Outcome::Pending => return None,
-                Outcome::Complete(v) => v,
-                Outcome::Failed => f64::INFINITY,
+            let f = match ctx.history.get(id).map(|t| t.outcome) {
+                Some(Outcome::Pending) if self.waited < PATIENCE => {
+                    self.waited += 1;
+                    return None;
+                }
+                Some(Outcome::Complete(v)) => v,
+                _ => f64::INFINITY,
             };
             self.waiting_on = None;
+            self.waited = 0;
             if matches!(self.stage, Stage::Fill) {
                 self.queue.pop();
             }
