@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import warnings
 from typing import Any
 
@@ -50,6 +51,9 @@ class SpySolver:
         self.told: dict[int, float] = {}
         self.failed: list[int] = []
         SpySolver.instances.append(self)
+
+    def __getattr__(self, name: str) -> Any:  # introspection (phase, probe_size, ...) goes to the solver
+        return getattr(self.solver, name)
 
     def ask_trials(self, n: int) -> list:
         trials = self.solver.ask_trials(n)
@@ -190,28 +194,40 @@ def test_batch_size_fills_workers_evenly(n_workers: int, n_splits: int, expected
     assert (batch * n_splits) % n_workers == 0
 
 
-@pytest.mark.parametrize(("n_jobs", "cv", "batch"), [(None, 3, 1), (2, 3, 2), (2, 4, 1)])
+@pytest.mark.parametrize(("n_jobs", "cv", "unit"), [(None, 3, 1), (2, 3, 2), (2, 4, 1)])
 def test_rounds_follow_n_jobs_and_tell_negated_scores(
-    spy: type[SpySolver], iris: tuple, n_jobs: int | None, cv: int, batch: int
+    spy: type[SpySolver], iris: tuple, n_jobs: int | None, cv: int, unit: int
 ) -> None:
     X, y = iris
     search = ArqonSearchCV(
-        SVC(),
-        {"C": loguniform(1e-3, 1e2)},
-        n_iter=5,
-        cv=cv,
-        n_jobs=n_jobs,
-        random_state=0,
-    ).fit(X, y)
+        SVC(), {"C": loguniform(1e-3, 1e2)}, n_iter=7, cv=cv, n_jobs=n_jobs, random_state=0
+    )
+    search.fit(X, y)
     (solver,) = spy.instances
-    assert solver.kwargs["budget"] == 5
+    assert solver.kwargs["budget"] == 7
     assert solver.kwargs["seed"] == 0
-    expected = [batch] * (5 // batch) + ([5 % batch] if 5 % batch else [])
-    assert solver.batches == expected
+    batches = solver.batches
+    probe = solver.solver.probe_size
+    # the probe design does not depend on results: it is asked in one round; later rounds fill the workers
+    first = max(unit, min(probe, 7))
+    rest = 7 - first
+    assert batches == [first] + [unit] * (rest // unit) + ([rest % unit] if rest % unit else [])
     means = search.cv_results_["mean_test_score"]
-    assert len(means) == 5
+    assert len(means) == 7
     for i, trial_id in enumerate(solver.asked_ids):
         assert solver.told[trial_id] == pytest.approx(-means[i])
+
+
+def test_parallel_search_is_reproducible_for_a_fixed_seed(iris: tuple) -> None:
+    # the round schedule depends on n_jobs, folds and n_iter only, never on timings
+    X, y = iris
+    dist = {"C": loguniform(1e-2, 1e2), "gamma": loguniform(1e-3, 1e1)}
+
+    def params() -> list[dict]:
+        search = ArqonSearchCV(SVC(), dist, n_iter=9, cv=3, n_jobs=2, random_state=7)
+        return search.fit(X, y).cv_results_["params"]
+
+    assert params() == params()
 
 
 def test_engine_finds_known_optimum_better_than_random() -> None:
@@ -251,6 +267,10 @@ def test_scipy_distributions_map_to_exact_bounds() -> None:
     space = convert_param_distributions(
         {"u": uniform(2, 3), "lu": loguniform(1e-3, 1e1), "ri": randint(1, 4), "cat": ["a", None, 3]}
     ).engine_space
+    assert space["lu"] == Float(1e-3, 1e1, log=True) and space["u"] == Float(2.0, 5.0)
+    assert space["ri"] == Int(1, 3)
+    scaled = convert_param_distributions({"r": scipy_stats.reciprocal(1, 100, scale=2)}).engine_space
+    assert scaled["r"] == Float(2.0, 200.0, log=True)
     assert isinstance(space["u"], Float) and isinstance(space["lu"], Float)
     assert isinstance(space["ri"], Int) and isinstance(space["cat"], Categorical)
     points = _sample(space)
@@ -530,6 +550,16 @@ def test_verbose_progress_bar_shows_best_score(iris: tuple, capsys: pytest.Captu
     out, err = capsys.readouterr()
     assert out.count("Fitting 2 folds for each of 4 candidates, totalling 8 fits") == 1
     assert "best" in err and ("4/4" in err)
+
+
+def test_progress_without_tqdm_prints_plain_lines(
+    iris: tuple, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # makes `from tqdm.auto import tqdm` fail
+    X, y = iris
+    ArqonSearchCV(SVC(), {"C": loguniform(1e-2, 1e2)}, n_iter=3, cv=2, verbose=1, random_state=0).fit(X, y)
+    _, err = capsys.readouterr()
+    assert "[ArqonSearchCV] 3/3 candidates, best score 0." in err
 
 
 def test_silent_by_default(iris: tuple, capsys: pytest.CaptureFixture[str]) -> None:

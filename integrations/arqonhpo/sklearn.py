@@ -10,16 +10,16 @@ minimizes), repeat until ``n_iter`` candidates.
 
 Batch size (scheduling only; which candidates to try is the engine's business). One round costs
 ``batch * n_splits`` fits spread over ``W = effective_n_jobs(n_jobs)`` workers, then everyone waits for the
-slowest fit and for joblib's dispatch round trip. Small batches let the engine learn from more results; each
-round boundary wastes worker time that ``RandomizedSearchCV``, with its single call, wastes only once. So:
+slowest fit. Small batches let the engine learn from more results; a batch whose fits do not divide evenly
+among the workers leaves cores idle at every round's end. The batch is ``W / gcd(W, n_splits)``, the
+smallest number of candidates whose fits divide evenly among the workers (1 sequentially; 2 for
+``n_jobs=2`` with 5 folds: 10 fits, 5 a core). While the engine is still in its probe phase, whose points do
+not depend on any result, the rest of the probe design is asked in one round instead.
 
-* the batch is always a multiple of ``unit = W / gcd(W, n_splits)``, the smallest number of candidates whose
-  fits divide evenly among the workers (1 sequentially; 2 for ``n_jobs=2`` with 5 folds: 10 fits, 5 a core);
-* it starts at ``unit`` and, after each round, is resized from what the rounds measured so far: the seconds
-  lost per round (wall time minus fit-and-score time divided by ``W``) and the useful seconds per candidate,
-  to the smallest multiple of ``unit`` for which the loss stays under 4 % of a round (at most doubling from
-  one round to the next). Expensive fits keep small batches; cheap fits, where joblib's latency dominates,
-  get larger ones, so the wall time stays close to ``RandomizedSearchCV``'s at equal ``n_iter``/``n_jobs``.
+The schedule depends only on ``n_jobs``, the number of splits and ``n_iter``, never on measured timings:
+with an int ``random_state`` the same call evaluates the same candidates every time (``n_jobs=-1`` resolves
+to the machine's core count, so it can differ between machines). A timing-adaptive batch size was tried and
+dropped for that reason.
 
 Deviations from ``RandomizedSearchCV`` that a user can notice, all deliberate:
 
@@ -29,12 +29,19 @@ Deviations from ``RandomizedSearchCV`` that a user can notice, all deliberate:
   distinct candidates are tried, with ``RandomizedSearchCV``'s warning (it does so only when every value
   is a list, and otherwise repeats candidates);
 * ``random_state`` seeds the engine; an int is used as the seed itself.
+
+Two ``BaseSearchCV`` behaviours assume a single ``evaluate_candidates`` call and are bridged here (see the
+"Fit failures across rounds" section below): a round in which every fit failed would raise "All the N fits
+failed", so sklearn's private per-call check is wrapped (only for this search's own calls) and run once
+on all fits at the end, exactly as ``RandomizedSearchCV`` runs it; and the per-call "Fitting ..." line and
+non-finite-score warning are emitted once for the whole search.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import math
 import numbers
 import sys
@@ -55,6 +62,8 @@ from arqonhpo import ArqonSolver
 from arqonhpo._space.sklearn import SklearnSpace, convert_param_distributions
 
 __all__ = ["ArqonSearchCV"]
+
+logger = logging.getLogger(__name__)
 
 
 class ArqonSearchCV(BaseSearchCV):
@@ -153,7 +162,9 @@ class ArqonSearchCV(BaseSearchCV):
         solver = ArqonSolver(space.engine_space, seed=_engine_seed(self.random_state), budget=n_candidates)
         asked = 0
         while asked < n_candidates:
-            trials = solver.ask_trials(rounds.next_batch(n_candidates - asked))
+            remaining = n_candidates - asked
+            batch = max(rounds.next_batch(remaining), min(_probe_remaining(solver), remaining))
+            trials = solver.ask_trials(batch)
             if not trials:  # budget spent or a finite space exhausted early
                 break
             asked += len(trials)
@@ -165,45 +176,22 @@ class ArqonSearchCV(BaseSearchCV):
                     solver.tell_trial(trial.id, -score)
 
 
+def _probe_remaining(solver: Any) -> int:
+    """Suggestions left in the engine's probe design, which do not depend on any result.
+
+    The probe points are a pure function of (seed, index) (docs/python-api.md), so asking all of them in one
+    round loses nothing and saves round boundaries. 0 when the engine is past its probe or does not say.
+    """
+    probe_size = getattr(solver, "probe_size", None)
+    if getattr(solver, "phase", None) != "probe" or not isinstance(probe_size, int):
+        return 0
+    return max(0, probe_size - int(solver.n_asked))
+
+
 def _batch_size(n_workers: int, n_splits: int) -> int:
     """Smallest number of candidates whose ``n_splits`` fits each divide evenly among the workers."""
     n_workers = max(1, int(n_workers))
     return n_workers // math.gcd(n_workers, max(1, int(n_splits)))
-
-
-class _BatchSizer:
-    """Round size from measured round overhead; see "Batch size" in the module docstring."""
-
-    # Share of a round's wall time that may go to the round boundary (straggler tail, dispatch latency).
-    max_waste = 0.04
-
-    def __init__(self, n_workers: int, n_splits: int) -> None:
-        self.n_workers = max(1, int(n_workers))
-        self.unit = _batch_size(self.n_workers, n_splits)
-        self.size = self.unit
-        self._rounds = 0
-        self._candidates = 0
-        self._waste = 0.0  # seconds, summed over rounds
-        self._useful = 0.0  # seconds of fitting per worker, summed over rounds
-
-    def next(self, remaining: int) -> int:
-        return max(1, min(self.size, remaining))
-
-    def observe(self, n_candidates: int, wall: float, work: float) -> None:
-        """One round of ``n_candidates`` took ``wall`` seconds for ``work`` seconds of fits and scoring."""
-        useful = work / self.n_workers
-        self._rounds += 1
-        self._candidates += n_candidates
-        self._waste += max(0.0, wall - useful)
-        self._useful += useful
-        waste_per_round = self._waste / self._rounds
-        useful_per_candidate = self._useful / self._candidates
-        if useful_per_candidate <= 0.0:
-            needed = 2 * self.size
-        else:
-            needed = waste_per_round * (1.0 - self.max_waste) / (self.max_waste * useful_per_candidate)
-        units = max(1, math.ceil(needed / self.unit))
-        self.size = min(units * self.unit, 2 * self.size)
 
 
 def _engine_seed(random_state: Any) -> int:
@@ -259,7 +247,7 @@ class _Rounds:
         self._fit_log = _FitLog(search)
         self._progress = _Progress(n_candidates, enabled=search.verbose >= 1)
         self._n_candidates = n_candidates
-        self._sizer = _BatchSizer(effective_n_jobs(search.n_jobs), search.n_splits_)
+        self._batch = _batch_size(effective_n_jobs(search.n_jobs), search.n_splits_)
         self._search_ctx = _begin_search_ctx(search, callback_ctx)
         self._results: dict[str, Any] = {}
         self._best = -math.inf
@@ -295,7 +283,7 @@ class _Rounds:
         self._fit_log.start_round()
         start = time.perf_counter()
         self._results = self._evaluate(candidates, **kwargs)
-        self._sizer.observe(len(candidates), time.perf_counter() - start, self._round_work(len(candidates)))
+        logger.debug("round of %d candidates: %.3f s", len(candidates), time.perf_counter() - start)
         if round_ctx is not None:
             round_ctx.call_on_fit_task_end(estimator=self._search)
         scores = self._round_scores(len(candidates))
@@ -304,15 +292,7 @@ class _Rounds:
         return scores
 
     def next_batch(self, remaining: int) -> int:
-        return self._sizer.next(remaining)
-
-    def _round_work(self, n_candidates: int) -> float:
-        """Seconds the workers spent fitting and scoring the last round's candidates."""
-        times = [self._results.get(key) for key in ("mean_fit_time", "mean_score_time")]
-        if any(t is None for t in times):
-            return 0.0
-        per_candidate = sum(float(np.sum(t[len(t) - n_candidates :])) for t in times)  # type: ignore[index]
-        return per_candidate * self._search.n_splits_
+        return max(1, min(self._batch, remaining))
 
     def _round_ctx(self, n_candidates: int) -> Any:
         if self._search_ctx is None:
@@ -348,7 +328,7 @@ def _optimized_metric(search: BaseSearchCV, results: Mapping[str, Any]) -> str:
 def _begin_search_ctx(search: ArqonSearchCV, callback_ctx: Any) -> Any:
     """scikit-learn >= 1.9 callback context of the whole search (None on older versions).
 
-    Its subtasks are the rounds, whose number depends on measured timings: declared unknown (None).
+    Its subtasks are the rounds, whose number depends on the engine's probe size: declared unknown (None).
     """
     if callback_ctx is None:
         return None
