@@ -36,6 +36,7 @@ from benchmarks._common import (  # noqa: E402
     machine_summary,
     md_table,
     quiet_libraries,
+    report_dir,
     utc_now,
     versions_summary,
 )
@@ -233,9 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size", choices=tuple(SIZES), default="smoke")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "report" / f"{NAME}.md")
+    parser.add_argument("--out", type=Path, default=None, help="report path (default: by size)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    args.out = args.out or report_dir(args.size) / f"{NAME}.md"
     quiet_libraries()
     command = command_line()
     print(f"command: {command}")

@@ -330,8 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size", choices=sorted(SIZES), default="smoke")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report path")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown report path (default: by size)")
     args = parser.parse_args(argv)
+    # Smoke runs write under report/smoke/ (git-ignored) so they never overwrite the full-size report.
+    args.out = args.out or (
+        DEFAULT_OUT if args.size == "full" else DEFAULT_OUT.parent / args.size / DEFAULT_OUT.name
+    )
     command = shlex.join([Path(sys.executable).name, *sys.argv]) if argv is None else shlex.join(argv)
     print(f"$ {command}", flush=True)
 

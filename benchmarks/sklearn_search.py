@@ -313,8 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--seeds", type=int, default=None, help="override the number of seeds of --size")
-    parser.add_argument("--out", type=Path, default=REPORT, help="Markdown report path")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown report path (default: by size)")
     args = parser.parse_args(argv)
+    # Smoke runs write under report/smoke/ (git-ignored) so they never overwrite the full-size report.
+    args.out = args.out or (REPORT if args.size == "full" else REPORT.parent / args.size / REPORT.name)
     size = SIZES[args.size]
     seeds = args.seeds or size.seeds
     given = list(sys.argv[1:] if argv is None else argv)
