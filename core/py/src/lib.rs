@@ -81,12 +81,25 @@ struct Engine {
     names: Vec<Py<PyString>>,
     /// The caller's choice objects per categorical parameter (None for numeric ones).
     choices: Vec<Option<Vec<Py<PyAny>>>>,
+    /// The space and the choices as JSON, fixed at construction: converting Python params and JSON results
+    /// reads them on every call, so they are derived once here rather than per call (or under the lock).
+    space: Space,
+    json_choices: Vec<Option<Vec<Json>>>,
 }
 
 impl Engine {
-    fn build(py: Python<'_>, solver: Solver, choices: Vec<Option<Vec<Py<PyAny>>>>) -> Self {
-        let names = solver.space().params().iter().map(|p| PyString::intern(py, &p.name).unbind()).collect();
-        Engine { solver: Mutex::new(solver), names, choices }
+    fn build(py: Python<'_>, solver: Solver, choices: Vec<Option<Vec<Py<PyAny>>>>) -> PyResult<Self> {
+        let space = solver.space().clone();
+        let names = space.params().iter().map(|p| PyString::intern(py, &p.name).unbind()).collect();
+        let json_choices = choices
+            .iter()
+            .map(|c| {
+                c.as_ref()
+                    .map(|list| list.iter().map(|o| py_to_json(o.bind(py))).collect::<PyResult<Vec<_>>>())
+                    .transpose()
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(Engine { solver: Mutex::new(solver), names, choices, space, json_choices })
     }
 
     fn lock(&self) -> MutexGuard<'_, Solver> {
@@ -111,7 +124,7 @@ impl Engine {
 
     /// Python params dict -> engine values, in declaration order. Names must match the space exactly.
     fn dict_to_values(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<Vec<Value>> {
-        let solver_space = self.lock().space().clone();
+        let solver_space = &self.space;
         let mut values = Vec::with_capacity(self.names.len());
         for ((param, name), choices) in solver_space.params().iter().zip(&self.names).zip(&self.choices) {
             let item = params.get_item(name.bind(py))?.ok_or_else(|| {
@@ -262,7 +275,7 @@ impl Engine {
         let space = Space::new(params).map_err(|e| to_py_err(py, e))?;
         let config = SolverConfig { seed, budget, strategy, probe_size };
         let solver = Solver::new(space, config).map_err(|e| to_py_err(py, e))?;
-        Ok(Engine::build(py, solver, choices))
+        Engine::build(py, solver, choices)
     }
 
     /// Builds an engine from the seed's JSON config.
@@ -279,7 +292,7 @@ impl Engine {
             })
             .collect::<PyResult<Vec<_>>>()?;
         let solver = Solver::new(parsed.space, parsed.config).map_err(|e| to_py_err(py, e))?;
-        Ok(Engine::build(py, solver, choices))
+        Engine::build(py, solver, choices)
     }
 
     /// `n` new trials; an empty list once the budget is spent.
@@ -347,22 +360,13 @@ impl Engine {
     /// Returns the trial id each result was recorded under.
     fn tell_json(&self, py: Python<'_>, results: &str) -> PyResult<Vec<u64>> {
         let parsed = parse_results(results).map_err(|e| to_py_err(py, e))?;
-        let json_choices: Vec<Option<Vec<Json>>> = self
-            .choices
-            .iter()
-            .map(|c| {
-                c.as_ref()
-                    .map(|list| list.iter().map(|o| py_to_json(o.bind(py))).collect::<PyResult<Vec<_>>>())
-                    .transpose()
-            })
-            .collect::<PyResult<_>>()?;
         let mut solver = self.lock();
         let mut ids = Vec::with_capacity(parsed.len());
         for (i, r) in parsed.into_iter().enumerate() {
             let recorded = match (r.id, r.params) {
                 (Some(id), _) => solver.tell(id, r.value).map(|_| id),
                 (None, Some(params)) => {
-                    let values = json_params_to_values(solver.space(), &json_choices, &params)
+                    let values = json_params_to_values(&self.space, &self.json_choices, &params)
                         .map_err(|e| ArqonError::Config(format!("result #{i}: {e}")));
                     values.and_then(|v| solver.tell_by_values(v, r.value))
                 }
@@ -559,7 +563,7 @@ impl Engine {
                 ArqonError::Snapshot("choices do not match the snapshot's space".into()),
             ));
         }
-        Ok(Engine::build(py, solver, choices))
+        Engine::build(py, solver, choices)
     }
 
     /// The categorical choice objects, per parameter (None for numeric parameters).
