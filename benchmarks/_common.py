@@ -99,13 +99,19 @@ def standalone(
     doc: str | None,
     argv: Sequence[str] | None = None,
     sizes: Sequence[str] = SIZES,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> int:
-    """`main()` of a benchmark script: parse --size/--out, run, write `<name>.md`, print it."""
-    args = size_parser(doc, sizes).parse_args(argv)
+    """`main()` of a benchmark script: parse --size/--out (and the script's own options, passed to `run` as
+    keyword arguments), run, write `<name>.md`, print it."""
+    parser = size_parser(doc, sizes)
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
     args.out = args.out or report_dir(args.size)
     quiet_libraries()
     command = command_line()
-    section = run(args.size, args.out)
+    options = {k: v for k, v in vars(args).items() if k not in ("size", "out")}
+    section = run(args.size, args.out, **options)
     text = render_standalone(section, command, args.size)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{section.name}.md"

@@ -17,10 +17,12 @@ Usage::
     python -m benchmarks.quality --size smoke   # ~1 minute
     python -m benchmarks.quality --size medium  # 2/5/10-D, budgets to 1000, 3 seeds: ~25 min
     python -m benchmarks.quality --size full    # 2/5/10/20-D, budgets to 1000, 5 seeds: ~3 h
+    python -m benchmarks.quality --size full --reuse-peers  # peers from the cache: minutes once it is filled
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -53,6 +55,7 @@ from benchmarks._common import (
     save_figure,
     standalone,
 )
+from benchmarks.peer_cache import PeerCache
 
 ARQON = "ArqonHPO"
 RANDOM = "random"
@@ -122,9 +125,10 @@ def budgets_for(problem: functions.Problem, preset: Preset) -> tuple[int, ...]:
 
 
 def collect(
-    preset: Preset, opts: Sequence[str], errors: list[str]
+    preset: Preset, opts: Sequence[str], errors: list[str], peers: PeerCache | None = None
 ) -> tuple[list[Cell], dict[tuple[str, str, int], Trace]]:
-    """Runs everything; returns cells and the largest-budget trace per (problem, optimizer, seed)."""
+    """Runs everything; returns cells and the largest-budget trace per (problem, optimizer, seed). With
+    `peers`, a peer's run is taken from that cache when it holds it (ArqonHPO always runs)."""
     jobs = []
     for name in preset.problems:
         probe = functions.make(name, 0)
@@ -143,7 +147,7 @@ def collect(
         problem = functions.make(name, seed)
         bar.set_postfix_str(f"{name} {opt} b={budget}")
         try:
-            trace = run_optimizer(opt, problem, seed, budget)
+            trace = run_or_reuse(opt, problem, seed, budget, peers)
         except BaseException as exc:  # an engine panic is a finding to report, not a reason to stop
             if is_interrupt(exc):
                 raise
@@ -161,6 +165,16 @@ def collect(
         bar.update()
     bar.close()
     return cells, traces
+
+
+def run_or_reuse(opt: str, problem: functions.Problem, seed: int, budget: int, peers: PeerCache | None) -> Trace:
+    if peers is None or opt == ARQON:
+        return run_optimizer(opt, problem, seed, budget)
+    trace = peers.load(opt, problem.name, seed, budget)
+    if trace is None:
+        trace = run_optimizer(opt, problem, seed, budget)
+        peers.store(trace, budget)
+    return trace
 
 
 # ---------------------------------------------------------------------------------------------- analysis
@@ -340,14 +354,17 @@ def render(cells: list[Cell], traces: dict, preset: Preset, opts: Sequence[str],
     return Section("quality", "Optimization quality vs peers", "\n".join(md), plots, data)
 
 
-def run(size: str, out: Path) -> Section:
+def run(size: str, out: Path, reuse_peers: bool = False) -> Section:
     quiet_libraries()
     start = time.perf_counter()
     preset = PRESETS[size]
     opts = optimizers()
     errors: list[str] = []
-    cells, traces = collect(preset, opts, errors)
+    peers = PeerCache() if reuse_peers else None
+    cells, traces = collect(preset, opts, errors, peers)
     section = render(cells, traces, preset, opts, out)
+    if peers is not None and peers.reused:
+        section.markdown = peers.summary() + "\n\n" + section.markdown
     if errors:
         section.markdown += "\n\n### Errors (runs missing above)\n\n" + "\n".join(f"- {e}" for e in errors)
     section.data["errors"] = errors
@@ -356,8 +373,16 @@ def run(size: str, out: Path) -> Section:
     return section
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reuse-peers",
+        action="store_true",
+        help="take the peers' seeded runs from benchmarks/report/cache/ when they are there (see peer_cache.py)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return standalone(run, __doc__, argv, sizes=tuple(PRESETS))
+    return standalone(run, __doc__, argv, sizes=tuple(PRESETS), add_arguments=add_arguments)
 
 
 if __name__ == "__main__":
