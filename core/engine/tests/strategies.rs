@@ -103,27 +103,47 @@ fn tpe_finds_the_best_arm_of_a_categorical_bandit() {
     assert!(pulls[7] > 100, "pulls: {pulls:?}");
 }
 
+/// Runs `n` sequential steps of the auto-pilot with a probe of 40; returns the solver.
+fn autopilot_after(dim: usize, n: usize, f: &dyn Fn(&[f64]) -> f64) -> Solver {
+    let config =
+        SolverConfig { seed: 3, budget: Some(300), strategy: StrategyChoice::Auto, probe_size: Some(40) };
+    let mut solver = Solver::new(continuous_space(dim), config).unwrap();
+    for _ in 0..n {
+        let s = solver.ask(1).pop().unwrap();
+        solver.tell(s.id, Some(f(&floats(&s.values)))).unwrap();
+    }
+    solver
+}
+
 #[test]
-fn classifier_sends_smooth_problems_to_local_search_and_noise_to_tpe() {
-    let noise = |x: &[f64]| {
-        let h = x.iter().fold(0u64, |acc, v| arqonhpo_core::rng::splitmix64(acc ^ v.to_bits()));
-        (h >> 11) as f64
-    };
-    let pick = |dim: usize, f: &dyn Fn(&[f64]) -> f64| {
-        let config =
-            SolverConfig { seed: 3, budget: Some(300), strategy: StrategyChoice::Auto, probe_size: Some(40) };
-        let mut solver = Solver::new(continuous_space(dim), config).unwrap();
-        for _ in 0..41 {
-            let s = solver.ask(1).pop().unwrap();
-            solver.tell(s.id, Some(f(&floats(&s.values)))).unwrap();
-        }
-        solver.pcr().active()
-    };
+fn classifier_sends_structured_problems_to_local_search_and_anti_structured_ones_to_tpe() {
     use arqonhpo_core::strategy::StrategyKind;
-    assert_eq!(pick(2, &shifted_sphere), StrategyKind::NelderMead);
-    assert_eq!(pick(6, &shifted_sphere), StrategyKind::Cmaes);
-    assert_eq!(pick(2, &noise), StrategyKind::Tpe);
-    assert_eq!(pick(6, &noise), StrategyKind::Tpe);
+    // The good points sit on opposite sides of the box, where their centroid has the worst values.
+    let inverted_bowl = |x: &[f64]| -x.iter().map(|v| v * v).sum::<f64>();
+    assert_eq!(autopilot_after(2, 41, &shifted_sphere).pcr().active(), StrategyKind::NelderMead);
+    assert_eq!(autopilot_after(2, 41, &inverted_bowl).pcr().active(), StrategyKind::Tpe);
+    assert_eq!(autopilot_after(6, 41, &inverted_bowl).pcr().active(), StrategyKind::Tpe);
+}
+
+#[test]
+fn structured_problems_above_two_dimensions_warm_up_with_tpe_then_hand_over_to_cmaes() {
+    use arqonhpo_core::runlog::Event;
+    use arqonhpo_core::strategy::StrategyKind;
+    // 6-D: the warm-up lasts 600 / 6 = 100 results.
+    assert_eq!(autopilot_after(6, 41, &shifted_sphere).pcr().active(), StrategyKind::Tpe);
+    let solver = autopilot_after(6, 120, &shifted_sphere);
+    assert_eq!(solver.pcr().active(), StrategyKind::Cmaes);
+    let reasons: Vec<&str> = solver
+        .record()
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Decision { strategy, reason, .. } if strategy.as_str() == "cmaes" => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].contains("warm-up"), "{reasons:?}");
 }
 
 #[test]
@@ -168,4 +188,48 @@ fn a_result_that_never_arrives_does_not_stall_a_strategy() {
             "{strategy:?}: only {from_strategy_late} of the last 100 from the strategy"
         );
     }
+}
+
+#[test]
+fn cmaes_starts_where_the_best_points_gathered_with_their_spread() {
+    // A warm-up (here: results added from outside) has packed the good points within 0.1 of (-2, -2, -2).
+    let config =
+        SolverConfig { seed: 11, budget: None, strategy: StrategyChoice::Cmaes, probe_size: Some(4) };
+    let mut solver = Solver::new(continuous_space(3), config).unwrap();
+    for s in solver.ask(4) {
+        solver.tell(s.id, Some(1e6)).unwrap();
+    }
+    for i in 0..20 {
+        let offset = 0.1 * ((i % 5) as f64 / 4.0 - 0.5);
+        let x = [-2.0 + offset, -2.0 - offset, -2.0 + 0.5 * offset];
+        let values = x.iter().map(|&v| Value::Float(v)).collect();
+        solver.add_result(values, Some(shifted_sphere(&x) + i as f64)).unwrap();
+    }
+    // The first generation samples around that cluster. Started at the probe's width (0.2 of the cube, 2.0 here
+    // per coordinate) its points would typically lie 3.5 away.
+    for s in solver.ask(7) {
+        let x = floats(&s.values);
+        let dist = x.iter().map(|v| (v + 2.0).powi(2)).sum::<f64>().sqrt();
+        assert!(dist < 1.5, "{x:?} is {dist} from the cluster");
+    }
+}
+
+#[test]
+fn tpe_on_a_rugged_landscape_leaves_every_third_ask_to_the_probe_stream() {
+    use arqonhpo_core::Source;
+    let inverted_bowl = |x: &[f64]| -x.iter().map(|v| v * v).sum::<f64>();
+    let probe_share = |f: &dyn Fn(&[f64]) -> f64| {
+        let mut solver = autopilot_after(3, 45, f);
+        let mut from_probe = 0;
+        for _ in 0..30 {
+            let s = solver.ask(1).pop().unwrap();
+            from_probe += matches!(s.source, Source::Probe { .. }) as usize;
+            solver.tell(s.id, Some(f(&floats(&s.values)))).unwrap();
+        }
+        (solver.pcr().active(), from_probe)
+    };
+    use arqonhpo_core::strategy::StrategyKind;
+    assert_eq!(probe_share(&inverted_bowl), (StrategyKind::Tpe, 10));
+    // A structured landscape's TPE warm-up exploits with every ask.
+    assert_eq!(probe_share(&shifted_sphere), (StrategyKind::Tpe, 0));
 }

@@ -19,6 +19,9 @@ use crate::history::Outcome;
 use crate::rng::Rng;
 
 const INITIAL_SIGMA: f64 = 0.2;
+/// Smallest step a warm start takes from the spread of the best points: a tighter cluster than this is more
+/// likely a lucky few near-duplicates than a located optimum.
+const MIN_WARM_SIGMA: f64 = 0.02;
 const MIN_SIGMA: f64 = 1e-10;
 const MAX_CONDITION: f64 = 1e14;
 const STAGNATION_GENERATIONS: usize = 40;
@@ -122,20 +125,23 @@ impl Cmaes {
         self.lambda = lambda.min(64 * (dim + 1));
         self.restarts = restarts;
         self.started = true;
-        self.mean = if restarts == 0 {
-            self.recombine_best(ctx)
+        if restarts == 0 {
+            let (mean, spread) = self.recombine_best(ctx);
+            self.mean = mean;
+            self.sigma = spread.clamp(MIN_WARM_SIGMA, INITIAL_SIGMA);
         } else {
             // Later runs start from a random point so a restart can leave the basin the last one converged to.
-            (0..dim).map(|_| rng.uniform()).collect()
-        };
-        if restarts > 0 {
+            self.mean = (0..dim).map(|_| rng.uniform()).collect();
             self.sigma = INITIAL_SIGMA * 1.5;
         }
     }
 
-    /// Treats the results so far (the probe) as generation zero: the weighted recombination of the best
-    /// mu points, which is steadier than the single best point.
-    fn recombine_best(&self, ctx: &Context) -> Vec<f64> {
+    /// Treats the results so far as generation zero: the weighted recombination of the best mu points (steadier
+    /// than the single best point) and their weighted RMS distance from it per coordinate, the step size that
+    /// generation implies. After the probe alone the best points are far apart and the step stays at
+    /// `INITIAL_SIGMA`; after a TPE warm-up they have gathered in the good region, and starting at the
+    /// probe's width there would throw that progress away.
+    fn recombine_best(&self, ctx: &Context) -> (Vec<f64>, f64) {
         let p = self.params();
         let best: Vec<&[f64]> = ctx
             .history
@@ -145,12 +151,23 @@ impl Cmaes {
             .map(|t| t.unit.as_slice())
             .collect();
         if best.is_empty() {
-            return vec![0.5; self.dim];
+            return (vec![0.5; self.dim], INITIAL_SIGMA);
         }
-        let total: f64 = p.weights[..best.len()].iter().sum();
-        (0..self.dim)
-            .map(|i| best.iter().zip(&p.weights).map(|(x, w)| w * x[i]).sum::<f64>() / total)
-            .collect()
+        let weights = &p.weights[..best.len()];
+        let total: f64 = weights.iter().sum();
+        let mean: Vec<f64> = (0..self.dim)
+            .map(|i| best.iter().zip(weights).map(|(x, w)| w * x[i]).sum::<f64>() / total)
+            .collect();
+        if best.len() < 2 {
+            return (mean, INITIAL_SIGMA);
+        }
+        let variance = best
+            .iter()
+            .zip(weights)
+            .map(|(x, w)| w * x.iter().zip(&mean).map(|(a, m)| (a - m).powi(2)).sum::<f64>())
+            .sum::<f64>()
+            / (total * self.dim as f64);
+        (mean, variance.sqrt())
     }
 
     fn sample(&self, rng: &mut Rng) -> Vec<f64> {
