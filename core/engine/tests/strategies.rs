@@ -233,3 +233,30 @@ fn tpe_on_a_rugged_landscape_leaves_every_third_ask_to_the_probe_stream() {
     // A structured landscape's TPE warm-up exploits with every ask.
     assert_eq!(probe_share(&shifted_sphere), (StrategyKind::Tpe, 0));
 }
+
+#[test]
+fn tpe_leaves_a_plateau_of_tied_results_to_explore() {
+    // Branch 0 always scores 0.5: its results tie. Branch 1 is worse almost everywhere, but better than 0.5
+    // within 0.07 of x = 0.73. Exploiting the tied branch never finds that.
+    let space = Space::new(vec![
+        Param::categorical("branch", 2).unwrap(),
+        Param::float("x", 0.0, 1.0, false, None).unwrap(),
+    ])
+    .unwrap();
+    let objective = |values: &[Value]| match (&values[0], &values[1]) {
+        (Value::Choice(0), _) => 0.5,
+        (_, Value::Float(x)) => 100.0 * (x - 0.73).powi(2),
+        other => panic!("unexpected values {other:?}"),
+    };
+    let mut found = 0;
+    for seed in 0..5 {
+        let config = SolverConfig { seed, budget: Some(60), strategy: StrategyChoice::Tpe, probe_size: None };
+        let mut solver = Solver::new(space.clone(), config).unwrap();
+        while let Some(s) = solver.ask(1).pop() {
+            solver.tell(s.id, Some(objective(&s.values))).unwrap();
+        }
+        let best = solver.history().best_value().unwrap();
+        found += (best < 0.5) as usize;
+    }
+    assert!(found >= 4, "the better branch was found in {found} of 5 runs");
+}

@@ -281,6 +281,13 @@ impl Strategy for Tpe {
                 good.push(&t.unit);
             }
         }
+        if good.len() >= 2 && history.best_value() == Some(threshold) {
+            // A plateau: every good point ties with the best, so which tied points count as "good" is
+            // arbitrary and l/g only favours wherever the ties happen to be. Without this, TPE kept sampling
+            // one branch of a two-model space whose CV scores tied at the top (40 of 50 candidates) while the
+            // other branch held better scores. The exploration stream serves until a result breaks the tie.
+            return None;
+        }
         let mut bad: Vec<&[f64]> = Vec::with_capacity(MAX_BAD + MAX_PENDING);
         let mut pending = 0;
         // Newest first: recent bad results and the points in flight matter most, and the walk stops early.
