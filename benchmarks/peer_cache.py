@@ -72,7 +72,7 @@ class PeerCache:
         if not self.reused:
             return ""
         return (
-            f"{self.reused} peer runs were reused from `benchmarks/report/cache/` (made on this machine with "
-            f"the same package versions and problem definitions; the oldest on {self.oldest}); their decision "
-            "times are from then."
+            f"{self.reused} peer runs were reused from `benchmarks/report/cache/` (made on this machine "
+            "with the same package versions and problem definitions; the oldest on "
+            f"{self.oldest}); their decision times are from then."
         )

@@ -167,7 +167,9 @@ def collect(
     return cells, traces
 
 
-def run_or_reuse(opt: str, problem: functions.Problem, seed: int, budget: int, peers: PeerCache | None) -> Trace:
+def run_or_reuse(
+    opt: str, problem: functions.Problem, seed: int, budget: int, peers: PeerCache | None
+) -> Trace:
     if peers is None or opt == ARQON:
         return run_optimizer(opt, problem, seed, budget)
     trace = peers.load(opt, problem.name, seed, budget)
@@ -377,7 +379,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reuse-peers",
         action="store_true",
-        help="take the peers' seeded runs from benchmarks/report/cache/ when they are there (see peer_cache.py)",
+        help="take the peers' seeded runs from benchmarks/report/cache/ if there (see peer_cache.py)",
     )
 
 
