@@ -59,9 +59,8 @@ class PeerCache:
     def store(self, trace: Trace, budget: int) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         data: dict[str, Any] = asdict(trace)
-        data["_best_observed"] = data["_best_observed"] if math.isfinite(data["_best_observed"]) else None
-        if data["_best_observed"] is None:
-            data.pop("_best_observed")
+        if not math.isfinite(data["_best_observed"]):
+            data.pop("_best_observed")  # an empty run: loading falls back to the dataclass default
         record = {"made": utc_now(), "trace": data}
         path = self._path(trace.optimizer, trace.problem, trace.seed, budget)
         tmp = path.with_suffix(".tmp")

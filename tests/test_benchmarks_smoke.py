@@ -191,3 +191,29 @@ def test_demo_runs() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "ArqonSampler" in proc.stdout and "TPESampler" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------- peer cache
+
+
+def test_reused_peer_runs_equal_fresh_ones_and_arqon_always_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import peer_cache
+    from benchmarks.peer_cache import PeerCache
+
+    preset = quality.Preset(("sphere-2d",), (20,), (), 1, ())
+    opts = ["ArqonHPO", "random", "Optuna TPE"]
+    fresh, _ = quality.collect(preset, opts, [], PeerCache(tmp_path))
+    cache = PeerCache(tmp_path)
+    reused, _ = quality.collect(preset, opts, [], cache)
+    assert cache.reused == 2  # the two peers, not ArqonHPO
+    assert [(c.optimizer, c.regret) for c in reused] == [(c.optimizer, c.regret) for c in fresh]
+    assert cache.summary().startswith("2 peer runs were reused")
+    # Keyed by the problem definitions (and package versions): edited definitions miss the old runs.
+    edited = tmp_path / "functions.py"
+    edited.write_text(peer_cache._DEFINITIONS.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    monkeypatch.setattr(peer_cache, "_DEFINITIONS", edited)
+    stale = PeerCache(tmp_path)
+    assert stale.dir != cache.dir
+    assert stale.load("random", "sphere-2d", 0, 20) is None
