@@ -42,8 +42,8 @@ const NELDER_MEAD_MAX_DIM: usize = 2;
 /// On structured landscapes above `NELDER_MEAD_MAX_DIM`, TPE runs until about this many results divided by
 /// the dimension, then CMA-ES takes over from the best points. CMA-ES needs several generations before its
 /// covariance pays off; until then TPE is the better sampler. Measured on the 5-D and 10-D suite (7 seeds,
-/// each strategy fixed): TPE won 10 of 14 problems at 50 evaluations; at 200, CMA-ES won 10 of 14. The
-/// crossover is near 150 results in 5-D and 75 in 10-D, whence the constant.
+/// each strategy fixed): TPE won 10 of 14 problems at 50 evaluations and 8 at 100; at 200, CMA-ES won 11 of
+/// 14. The crossover is near 150 results in 5-D and 75 in 10-D, whence the constant.
 const TPE_WARMUP_TIMES_DIM: usize = 600;
 /// On a landscape judged rugged (or one where Nelder-Mead stalled), every `EXPLORE_EVERY`-th ask comes from
 /// the probe stream instead of TPE: where the probe showed no trend, model-based exploitation can lock onto a
