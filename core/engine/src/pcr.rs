@@ -225,9 +225,10 @@ impl Pcr {
         }
         let verdict = classify_exploratory(ctx, usize::MAX);
         self.explored_at_last_review = count_exploratory(ctx);
-        let kind = fixed.unwrap_or_else(|| self.select(verdict.map(|(l, _)| l), n_results));
+        let label = verdict.map(|(l, _)| l);
+        let kind = fixed.unwrap_or_else(|| self.select(label, n_results));
         self.refiner = Refiner::new(kind, self.dim);
-        self.exploring = fixed.is_none() && explores(kind, verdict.map(|(l, _)| l));
+        self.exploring = fixed.is_none() && explores(kind, label);
         self.next_review = n_results * 2;
         let (reason, score) = match (fixed, verdict) {
             (Some(_), _) => ("strategy fixed by configuration".to_string(), verdict.map(|(_, s)| s)),
