@@ -260,3 +260,33 @@ fn tpe_leaves_a_plateau_of_tied_results_to_explore() {
     }
     assert!(found >= 4, "the better branch was found in {found} of 5 runs");
 }
+
+/// Schwefel's function on [-5, 5]^2 (scaled from [-500, 500]): many basins, and the best one lies far from
+/// the next best, near a corner. Its minimum is 0 at x_i = 4.2097.
+fn schwefel(x: &[f64]) -> f64 {
+    418.9829 * x.len() as f64 - x.iter().map(|v| 100.0 * v * (100.0 * v.abs()).sqrt().sin()).sum::<f64>()
+}
+
+#[test]
+fn nelder_mead_with_its_tpe_partner_leaves_a_local_basin_for_a_better_one() {
+    use arqonhpo_core::strategy::StrategyKind;
+    use arqonhpo_core::Source;
+    let (mut auto_found, mut alone_found) = (0, 0);
+    for seed in 0..10 {
+        auto_found += (run(StrategyChoice::Auto, 2, 200, seed, schwefel) < 1.0) as usize;
+        alone_found += (run(StrategyChoice::NelderMead, 2, 200, seed, schwefel) < 1.0) as usize;
+    }
+    // Measured: 8 of 10 with the partner, 0 of 10 without.
+    assert!(auto_found >= 7, "the global basin was found in {auto_found} of 10 runs");
+    assert!(alone_found <= 2, "Nelder-Mead alone found it in {alone_found} of 10 runs: the test is too easy");
+    // Beside a running simplex, every fourth ask is the partner's.
+    let mut solver = autopilot_after(2, 45, &shifted_sphere);
+    assert_eq!(solver.pcr().active(), StrategyKind::NelderMead);
+    let mut partner = 0;
+    for _ in 0..40 {
+        let s = solver.ask(1).pop().unwrap();
+        partner += (s.source == Source::Strategy(StrategyKind::Tpe)) as usize;
+        solver.tell(s.id, Some(shifted_sphere(&floats(&s.values)))).unwrap();
+    }
+    assert_eq!(partner, 10);
+}

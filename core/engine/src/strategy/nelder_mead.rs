@@ -3,7 +3,9 @@
 //! Coefficients adapt to dimension (Gao & Han 2012): reflection 1, expansion 1 + 2/n, contraction
 //! 0.75 - 1/(2n), shrink 1 - 1/n; the classic fixed values stall above a few dimensions. Points leaving the box
 //! are mirrored back in. When the simplex collapses (or stops improving) it restarts around the best point in
-//! the whole history with a fresh step, so it keeps making progress after converging to a local basin.
+//! the whole history with a fresh step, so it keeps making progress after converging to a local basin. It
+//! also restarts there as soon as another source (the controller's exploration stream) has found a point
+//! better than the simplex's best.
 //!
 //! It is pull-based: it proposes one point, then reads that trial's result from the history by id. Failed
 //! trials count as worse than any result, so the simplex moves away from them.
@@ -214,9 +216,17 @@ impl NelderMead {
         }
     }
 
-    fn needs_restart(&self) -> bool {
+    fn needs_restart(&self, ctx: &Context) -> bool {
         matches!(self.stage, Stage::Reflect)
-            && (self.diameter() < COLLAPSE_DIAMETER || self.stalled >= STALL_ITERATIONS)
+            && (self.diameter() < COLLAPSE_DIAMETER
+                || self.stalled >= STALL_ITERATIONS
+                || self.beaten_elsewhere(ctx))
+    }
+
+    /// Another source (the exploration stream) found a point better than the simplex's best: that point
+    /// lies in another basin, and the simplex moves there rather than polish the basin it is in.
+    fn beaten_elsewhere(&self, ctx: &Context) -> bool {
+        ctx.history.best_value().is_some_and(|best| best < self.simplex[0].1)
     }
 }
 
@@ -242,7 +252,7 @@ impl Strategy for NelderMead {
             }
             self.consume(x, f);
         }
-        if self.simplex.is_empty() || self.needs_restart() {
+        if self.simplex.is_empty() || self.needs_restart(ctx) {
             if !self.simplex.is_empty() {
                 self.restarts += 1;
             }

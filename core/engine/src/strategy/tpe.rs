@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bounds::mirror_into_unit;
 use super::{Context, Strategy, StrategyKind};
-use crate::history::Outcome;
+use crate::history::{Outcome, Source, Trial};
 use crate::rng::Rng;
 use crate::space::Space;
 
@@ -36,6 +36,9 @@ const MAX_BANDWIDTH: f64 = 1.0;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Tpe {
     dim: usize,
+    /// Trials this strategy produced are left out of the model (a partner's own search thread).
+    #[serde(default)]
+    ignores: Option<StrategyKind>,
 }
 
 /// Per-coordinate description the kernels need.
@@ -110,7 +113,17 @@ const HALF_LN_TAU: f64 = 0.918_938_533_204_672_7;
 
 impl Tpe {
     pub fn new(dim: usize) -> Self {
-        Tpe { dim }
+        Tpe { dim, ignores: None }
+    }
+
+    /// A TPE that models every trial except those `partner` proposed: beside a local search, whose points
+    /// crowd one basin and would make that basin the whole "good" set, it stays a global search.
+    pub fn beside(dim: usize, partner: StrategyKind) -> Self {
+        Tpe { dim, ignores: Some(partner) }
+    }
+
+    fn models(&self, trial: &Trial) -> bool {
+        self.ignores.is_none_or(|k| trial.source != Source::Strategy(k))
     }
 
     pub fn dim(&self) -> usize {
@@ -272,16 +285,25 @@ impl Strategy for Tpe {
     fn propose(&mut self, ctx: &Context, rng: &mut Rng) -> Option<Vec<f64>> {
         let history = ctx.history;
         let axes = axes(ctx.space);
-        let good_count = n_good(history.n_complete());
+        let n_modelled = match self.ignores {
+            None => history.n_complete(),
+            Some(_) => history
+                .trials()
+                .iter()
+                .filter(|t| matches!(t.outcome, Outcome::Complete(_)) && self.models(t))
+                .count(),
+        };
+        let good_count = n_good(n_modelled);
         let mut threshold = f64::NEG_INFINITY;
+        let mut best_modelled = None;
         let mut good: Vec<&[f64]> = Vec::with_capacity(good_count);
-        for (value, id) in history.ranked().take(good_count) {
+        let ranked = history.ranked().filter_map(|(v, id)| history.get(id).map(|t| (v, t)));
+        for (value, t) in ranked.filter(|(_, t)| self.models(t)).take(good_count) {
+            best_modelled.get_or_insert(value);
             threshold = value;
-            if let Some(t) = history.get(id) {
-                good.push(&t.unit);
-            }
+            good.push(&t.unit);
         }
-        if good.len() >= 2 && history.best_value() == Some(threshold) {
+        if good.len() >= 2 && best_modelled == Some(threshold) {
             // A plateau: every good point ties with the best, so which tied points count as "good" is
             // arbitrary and l/g only favours wherever the ties happen to be. Without this, TPE kept sampling
             // one branch of a two-model space whose CV scores tied at the top (40 of 50 candidates) while the
@@ -291,7 +313,7 @@ impl Strategy for Tpe {
         let mut bad: Vec<&[f64]> = Vec::with_capacity(MAX_BAD + MAX_PENDING);
         let mut pending = 0;
         // Newest first: recent bad results and the points in flight matter most, and the walk stops early.
-        for t in history.trials().iter().rev() {
+        for t in history.trials().iter().rev().filter(|t| self.models(t)) {
             match t.outcome {
                 Outcome::Complete(v) if v > threshold && bad.len() < MAX_BAD => bad.push(&t.unit),
                 Outcome::Failed if bad.len() < MAX_BAD => bad.push(&t.unit),
