@@ -193,6 +193,20 @@ def test_demo_runs() -> None:
     assert "ArqonSampler" in proc.stdout and "TPESampler" in proc.stdout
 
 
+def test_a_failing_cell_is_rechecked_on_more_seeds_by_arqon_and_random_alone() -> None:
+    preset = quality.Preset(("schwefel-2d",), (12,), (), 3, ())
+    cells, _ = quality.collect(preset, ["ArqonHPO", "random"], [])
+    row = quality.recheck("schwefel-2d", 12, 3)
+    # The recheck's first seeds are the suite's own runs: same seeds, same deterministic optimizers.
+    by_opt = {o: sorted(c.regret for c in cells if c.optimizer == o) for o in ("ArqonHPO", "random")}
+    assert row.arqon_median == by_opt["ArqonHPO"][1] and row.random_median == by_opt["random"][1]
+    assert 0 <= row.arqon_better <= 3
+    failing = [("schwefel-2d", 12, 1.0, 0.5, False)]
+    assert quality.recheck_failures(failing, 0) == []
+    assert quality.recheck_failures(failing, 3) == [row]
+    assert "ArqonHPO better on" in quality.recheck_text([row])
+
+
 # ---------------------------------------------------------------------------------------------- peer cache
 
 
