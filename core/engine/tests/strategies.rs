@@ -290,3 +290,33 @@ fn nelder_mead_with_its_tpe_partner_leaves_a_local_basin_for_a_better_one() {
     }
     assert_eq!(partner, 10);
 }
+
+/// A 5-D ellipsoid with condition number 1e6, rotated by a fixed Householder reflection so that its axes
+/// are not the coordinate axes, with its minimum (0) at (1, -1, 1, -1, 1).
+fn rotated_ellipsoid(x: &[f64]) -> f64 {
+    let d = x.len();
+    let z: Vec<f64> = x.iter().enumerate().map(|(i, v)| v - if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let u: Vec<f64> = (0..d).map(|i| 1.0 + i as f64).collect();
+    let uu: f64 = u.iter().map(|v| v * v).sum();
+    let uz: f64 = u.iter().zip(&z).map(|(a, b)| a * b).sum();
+    (0..d)
+        .map(|i| {
+            let rotated = z[i] - 2.0 * u[i] * uz / uu;
+            10f64.powf(6.0 * i as f64 / (d - 1) as f64) * rotated * rotated
+        })
+        .sum()
+}
+
+#[test]
+fn cmaes_learns_a_rotated_ill_conditioned_ellipsoid() {
+    // Active covariance updates (negative weights for the worst samples) learn the 1e6 conditioning within
+    // the budget. Measured: median 0.017 (0.002-0.10 over the seeds); with positive weights alone, 8.95
+    // (2.6-15.4).
+    let mut best = Vec::new();
+    for seed in 0..5 {
+        best.push(run(StrategyChoice::Cmaes, 5, 1000, seed, rotated_ellipsoid));
+    }
+    best.sort_by(f64::total_cmp);
+    assert!(best[2] < 0.2, "median best {} of {best:?}", best[2]);
+    assert!(best[4] < 1.0, "worst best {} of {best:?}", best[4]);
+}

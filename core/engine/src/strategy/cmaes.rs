@@ -2,7 +2,7 @@
 //! above a few dimensions where Nelder-Mead is weak.
 //!
 //! Standard (mu/mu_w, lambda) weights, cumulative step-size adaptation and rank-one plus rank-mu covariance
-//! updates. Samples leaving the cube are mirrored back, and the update uses the mirrored point (the repaired
+//! updates, the rank-mu update active (negative weights for the worst samples, as in the tutorial's defaults). Samples leaving the cube are mirrored back, and the update uses the mirrored point (the repaired
 //! sample), which keeps the distribution consistent with what was evaluated. Restarts with a doubled
 //! population (IPOP, Auger & Hansen 2005) from the best point when the step size collapses, the covariance
 //! becomes ill-conditioned, or the generation best stagnates.
@@ -54,7 +54,11 @@ pub struct Cmaes {
 
 struct Params {
     mu: usize,
+    /// Recombination weights of the best `mu` samples (positive, summing to 1).
     weights: Vec<f64>,
+    /// Covariance weights of all `lambda` samples, best first: the positive ones above, then negative
+    /// weights for the worst samples (active CMA).
+    cov_weights: Vec<f64>,
     mu_eff: f64,
     c_sigma: f64,
     d_sigma: f64,
@@ -103,10 +107,12 @@ impl Cmaes {
     fn params(&self) -> Params {
         let n = self.dim as f64;
         let mu = self.lambda / 2;
-        let raw: Vec<f64> =
-            (0..mu).map(|i| ((self.lambda as f64 + 1.0) / 2.0).ln() - ((i + 1) as f64).ln()).collect();
-        let sum: f64 = raw.iter().sum();
-        let weights: Vec<f64> = raw.iter().map(|w| w / sum).collect();
+        let raw: Vec<f64> = (0..self.lambda)
+            .map(|i| ((self.lambda as f64 + 1.0) / 2.0).ln() - ((i + 1) as f64).ln())
+            .collect();
+        let (positive, negative) = raw.split_at(mu);
+        let sum: f64 = positive.iter().sum();
+        let weights: Vec<f64> = positive.iter().map(|w| w / sum).collect();
         let mu_eff = 1.0 / weights.iter().map(|w| w * w).sum::<f64>();
         let c_sigma = (mu_eff + 2.0) / (n + mu_eff + 5.0);
         let d_sigma = 1.0 + 2.0 * (((mu_eff - 1.0) / (n + 1.0)).sqrt() - 1.0).max(0.0) + c_sigma;
@@ -114,7 +120,8 @@ impl Cmaes {
         let c_1 = 2.0 / ((n + 1.3).powi(2) + mu_eff);
         let c_mu = (1.0 - c_1).min(2.0 * (mu_eff - 2.0 + 1.0 / mu_eff) / ((n + 2.0).powi(2) + mu_eff));
         let chi_n = n.sqrt() * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n));
-        Params { mu, weights, mu_eff, c_sigma, d_sigma, c_c, c_1, c_mu, chi_n }
+        let cov_weights = active_weights(&weights, negative, mu_eff, c_1, c_mu, n);
+        Params { mu, weights, cov_weights, mu_eff, c_sigma, d_sigma, c_c, c_1, c_mu, chi_n }
     }
 
     fn restart(&mut self, ctx: &Context, rng: &mut Rng) {
@@ -234,16 +241,26 @@ impl Cmaes {
         for (pc, y) in self.path_cov.iter_mut().zip(&y_mean) {
             *pc = (1.0 - p.c_c) * *pc + cov_gain * y;
         }
-        let ys: Vec<Vec<f64>> = results[..p.mu]
+        let ys: Vec<Vec<f64>> = results
             .iter()
             .map(|(x, _)| (0..n).map(|i| (x[i] - old_mean[i]) / self.sigma).collect())
             .collect();
+        // Negative weights are rescaled by n / |C^(-1/2) y|^2 so that the worst samples, however far out,
+        // cannot make the covariance indefinite (Hansen 2016, eq. 46).
+        let weights: Vec<f64> = p
+            .cov_weights
+            .iter()
+            .zip(&ys)
+            .map(|(&w, y)| if w >= 0.0 { w } else { w * n as f64 / self.mahalanobis_squared(y).max(1e-300) })
+            .collect();
+        let weight_sum: f64 = p.cov_weights.iter().sum();
         let delta_h = (1.0 - h_sigma) * p.c_c * (2.0 - p.c_c);
         for i in 0..n {
             for j in 0..n {
                 let rank_one = self.path_cov[i] * self.path_cov[j];
-                let rank_mu: f64 = p.weights.iter().zip(&ys).map(|(w, y)| w * y[i] * y[j]).sum();
-                self.cov[i * n + j] = (1.0 - p.c_1 - p.c_mu + p.c_1 * delta_h) * self.cov[i * n + j]
+                let rank_mu: f64 = weights.iter().zip(&ys).map(|(w, y)| w * y[i] * y[j]).sum();
+                self.cov[i * n + j] = (1.0 - p.c_1 - p.c_mu * weight_sum + p.c_1 * delta_h)
+                    * self.cov[i * n + j]
                     + p.c_1 * rank_one
                     + p.c_mu * rank_mu;
             }
@@ -252,6 +269,17 @@ impl Cmaes {
         self.mean = new_mean;
         self.decompose();
         self.samples.clear();
+    }
+
+    /// |C^(-1/2) y|^2 = sum_k ((B^T y)_k / d_k)^2
+    fn mahalanobis_squared(&self, y: &[f64]) -> f64 {
+        let n = self.dim;
+        (0..n)
+            .map(|k| {
+                let projected: f64 = (0..n).map(|i| self.basis[i * n + k] * y[i]).sum();
+                (projected / self.scales[k]).powi(2)
+            })
+            .sum()
     }
 
     fn decompose(&mut self) {
@@ -285,6 +313,34 @@ impl Cmaes {
     }
 }
 
+/// Active CMA's weights for all samples, best first (Hansen 2016, eq. 49-53): the recombination weights, then
+/// the raw negative weights of the worst samples scaled to the largest total that keeps the covariance
+/// update positive definite. The negative part lets the covariance shrink along directions where samples
+/// were bad, which learns ill-conditioned landscapes several times faster than positive weights alone.
+fn active_weights(
+    positive: &[f64],
+    negative_raw: &[f64],
+    mu_eff: f64,
+    c_1: f64,
+    c_mu: f64,
+    n: f64,
+) -> Vec<f64> {
+    let negative_sum: f64 = negative_raw.iter().map(|w| w.abs()).sum();
+    let mut out = positive.to_vec();
+    if negative_sum <= 0.0 || c_mu <= 0.0 {
+        out.extend(negative_raw.iter().map(|_| 0.0));
+        return out;
+    }
+    let mu_eff_negative =
+        negative_raw.iter().sum::<f64>().powi(2) / negative_raw.iter().map(|w| w * w).sum::<f64>();
+    let alpha_mu = 1.0 + c_1 / c_mu;
+    let alpha_mu_eff = 1.0 + 2.0 * mu_eff_negative / (mu_eff + 2.0);
+    let alpha_posdef = (1.0 - c_1 - c_mu) / (n * c_mu);
+    let scale = alpha_mu.min(alpha_mu_eff).min(alpha_posdef) / negative_sum;
+    out.extend(negative_raw.iter().map(|w| w * scale));
+    out
+}
+
 impl Strategy for Cmaes {
     fn kind(&self) -> StrategyKind {
         StrategyKind::Cmaes
@@ -314,5 +370,28 @@ impl Strategy for Cmaes {
 
     fn duplicate_of(&mut self, id: u64) {
         self.accepted(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_weights_recombine_the_best_and_subtract_the_worst_within_the_positive_definite_bound() {
+        for dim in [2, 5, 10, 20] {
+            let cmaes = Cmaes::new(dim);
+            let p = cmaes.params();
+            assert_eq!(p.cov_weights.len(), cmaes.lambda);
+            assert_eq!(&p.cov_weights[..p.mu], p.weights.as_slice());
+            assert!((p.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            // Best first: weights fall with rank, and the worst samples get negative ones.
+            assert!(p.cov_weights.windows(2).all(|w| w[0] >= w[1]), "{:?}", p.cov_weights);
+            assert!(*p.cov_weights.last().unwrap() < 0.0);
+            // The negative total is bounded so that 1 - c_1 - c_mu * sum(w) stays at least 1 - c_1 - c_mu.
+            let negative: f64 = p.cov_weights[p.mu..].iter().sum();
+            let bound = (1.0 - p.c_1 - p.c_mu) / (dim as f64 * p.c_mu);
+            assert!(-negative <= bound + 1e-12, "dim {dim}: {negative} vs {bound}");
+        }
     }
 }
