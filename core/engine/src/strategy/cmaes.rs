@@ -2,8 +2,9 @@
 //! above a few dimensions where Nelder-Mead is weak.
 //!
 //! Standard (mu/mu_w, lambda) weights, cumulative step-size adaptation and rank-one plus rank-mu covariance
-//! updates, the rank-mu update active (negative weights for the worst samples, as in the tutorial's defaults). Samples leaving the cube are mirrored back, and the update uses the mirrored point (the repaired
-//! sample), which keeps the distribution consistent with what was evaluated. Restarts with a doubled
+//! updates, the rank-mu update active (negative weights for the worst samples, as in the tutorial's
+//! defaults). Samples leaving the cube are mirrored back, and the update uses the mirrored point (the
+//! repaired sample), which keeps the distribution consistent with what was evaluated. Restarts with a doubled
 //! population (IPOP, Auger & Hansen 2005) from the best point when the step size collapses, the covariance
 //! becomes ill-conditioned, or the generation best stagnates.
 //!
