@@ -1,6 +1,8 @@
 //! The trial store. Trials are addressed by id (ids are dense: id == position), never by the order in which
 //! results arrive. Completed trials are also kept ranked by value so strategies can read "the k best" without
-//! sorting the whole history on every ask.
+//! sorting the whole history on every ask, and pending trials are indexed so that finding the ones in flight
+//! does not mean walking back to a result that never arrived. Both indexes keep an ask's cost flat in the
+//! size of the history.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
@@ -54,6 +56,21 @@ impl PartialOrd for RankKey {
     }
 }
 
+/// Producers the per-producer rankings tell apart: each strategy kind, and one slot shared by the probe
+/// design and external points.
+const PRODUCERS: usize = 5;
+
+/// The ranking slot of a trial's producer.
+fn producer_slot(source: Source) -> usize {
+    match source {
+        Source::Strategy(StrategyKind::Probe) => 0,
+        Source::Strategy(StrategyKind::NelderMead) => 1,
+        Source::Strategy(StrategyKind::Tpe) => 2,
+        Source::Strategy(StrategyKind::Cmaes) => 3,
+        Source::Probe { .. } | Source::External => 4,
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct History {
     trials: Vec<Trial>,
@@ -61,6 +78,14 @@ pub struct History {
     /// Derived from `trials`; rebuilt after deserialization.
     #[serde(skip)]
     ranked: BTreeSet<RankKey>,
+    /// The same completed trials ranked per producer, so that a strategy which leaves one producer's trials
+    /// out of its model (TPE beside Nelder-Mead) reads its best ones without walking past the others.
+    /// Derived from `trials`; rebuilt after deserialization.
+    #[serde(skip)]
+    ranked_by_producer: [BTreeSet<RankKey>; PRODUCERS],
+    /// Ids of the pending trials; rebuilt after deserialization.
+    #[serde(skip)]
+    pending: BTreeSet<u64>,
     n_failed: usize,
     /// The first trial (any state) holding each parameter vector; rebuilt after deserialization.
     #[serde(skip)]
@@ -113,6 +138,39 @@ impl History {
         self.ranked.iter().map(|k| (k.0, k.1))
     }
 
+    /// Completed trials that `excluded` did not propose.
+    pub fn n_complete_excluding(&self, excluded: StrategyKind) -> usize {
+        self.ranked.len() - self.ranked_by_producer[producer_slot(Source::Strategy(excluded))].len()
+    }
+
+    /// Completed (value, id) pairs that `excluded` did not propose, best first (ties by id): `ranked()`
+    /// without that producer's trials. A merge of the other producers' rankings, so each item costs
+    /// O(producers) however many of the excluded producer's trials rank above it.
+    pub fn ranked_excluding(&self, excluded: StrategyKind) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let skip = producer_slot(Source::Strategy(excluded));
+        let mut heads: Vec<_> = self
+            .ranked_by_producer
+            .iter()
+            .enumerate()
+            .filter(|&(slot, _)| slot != skip)
+            .map(|(_, ranking)| ranking.iter().peekable())
+            .collect();
+        std::iter::from_fn(move || {
+            let (key, head) = heads
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, head)| head.peek().map(|&&key| (key, i)))
+                .min_by_key(|&(key, _)| key)?;
+            heads[head].next();
+            Some((key.0, key.1))
+        })
+    }
+
+    /// Pending trials, most recent first.
+    pub fn pending_newest_first(&self) -> impl Iterator<Item = &Trial> {
+        self.pending.iter().rev().filter_map(|&id| self.get(id))
+    }
+
     pub fn best_value(&self) -> Option<f64> {
         self.ranked.first().map(|k| k.0)
     }
@@ -143,10 +201,9 @@ impl History {
             self.pending_by_key.entry(key.clone()).or_default().push(trial.id);
         }
         self.seen.entry(key).or_insert(id_of_new);
-        let outcome = trial.outcome;
-        let id = trial.id;
+        let (id, outcome, source) = (trial.id, trial.outcome, trial.source);
         self.trials.push(trial);
-        self.record_outcome(id, outcome);
+        self.record_outcome(id, outcome, source);
     }
 
     /// Records the result of a pending trial. A trial's first result is final.
@@ -159,6 +216,7 @@ impl History {
             });
         }
         trial.outcome = outcome;
+        let source = trial.source;
         let key = param_key(&trial.values);
         if let Some(ids) = self.pending_by_key.get_mut(&key) {
             ids.retain(|&p| p != id);
@@ -166,44 +224,121 @@ impl History {
                 self.pending_by_key.remove(&key);
             }
         }
-        self.record_outcome(id, outcome);
+        self.pending.remove(&id);
+        self.record_outcome(id, outcome, source);
         Ok(())
     }
 
-    fn record_outcome(&mut self, id: u64, outcome: Outcome) {
+    fn record_outcome(&mut self, id: u64, outcome: Outcome, source: Source) {
         match outcome {
-            Outcome::Pending => {}
+            Outcome::Pending => {
+                self.pending.insert(id);
+            }
             Outcome::Failed => self.n_failed += 1,
             Outcome::Complete(v) => {
                 self.ranked.insert(RankKey(v, id));
+                self.ranked_by_producer[producer_slot(source)].insert(RankKey(v, id));
             }
         }
     }
 
-    /// Restores the derived membership index after deserialization.
+    /// Restores the derived indexes after deserialization by pushing every trial again.
     pub fn rebuild_index(&mut self) {
-        self.seen.clear();
-        self.pending_by_key.clear();
-        self.ranked.clear();
-        for t in &self.trials {
-            if let Outcome::Complete(v) = t.outcome {
-                self.ranked.insert(RankKey(v, t.id));
-            }
-            let key = param_key(&t.values);
-            if t.outcome == Outcome::Pending {
-                self.pending_by_key.entry(key.clone()).or_default().push(t.id);
-            }
-            self.seen.entry(key).or_insert(t.id);
+        let trials = std::mem::take(&mut self.trials);
+        *self = History::default();
+        for t in trials {
+            self.push(t);
         }
-    }
-
-    /// Pending trials, most recent first; used by strategies that must avoid points others are evaluating.
-    pub fn pending_recent(&self, limit: usize) -> impl Iterator<Item = &Trial> {
-        self.trials.iter().rev().filter(|t| t.outcome == Outcome::Pending).take(limit)
     }
 
     /// The id of the oldest pending trial with exactly these values, for results told without an id.
     pub fn find_pending(&self, values: &[Value]) -> Option<u64> {
         self.pending_by_key.get(&param_key(values)).and_then(|ids| ids.first().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SOURCES: [Source; 6] = [
+        Source::Probe { index: 0 },
+        Source::External,
+        Source::Strategy(StrategyKind::Probe),
+        Source::Strategy(StrategyKind::NelderMead),
+        Source::Strategy(StrategyKind::Tpe),
+        Source::Strategy(StrategyKind::Cmaes),
+    ];
+    const KINDS: [StrategyKind; 4] =
+        [StrategyKind::Probe, StrategyKind::NelderMead, StrategyKind::Tpe, StrategyKind::Cmaes];
+
+    /// One step of a history's life: a new trial (source, first outcome), or a result for trial `k % len`.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Push(usize, Outcome),
+        Finish(u64, Outcome),
+    }
+
+    fn outcome() -> impl proptest::strategy::Strategy<Value = Outcome> {
+        // Few distinct values, so ties (broken by id) are common.
+        prop_oneof![
+            Just(Outcome::Pending),
+            (0u8..6).prop_map(|v| Outcome::Complete(v as f64)),
+            Just(Outcome::Failed)
+        ]
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        prop_oneof![
+            (0..SOURCES.len(), outcome()).prop_map(|(s, o)| Step::Push(s, o)),
+            (any::<u64>(), outcome()).prop_map(|(k, o)| Step::Finish(k, o)),
+        ]
+    }
+
+    fn build(steps: &[Step]) -> History {
+        let mut h = History::default();
+        for step in steps {
+            match *step {
+                Step::Push(source, outcome) => {
+                    let id = h.next_id();
+                    let values = vec![Value::Float(id as f64)];
+                    h.push(Trial { id, unit: vec![0.5], values, outcome, source: SOURCES[source] });
+                }
+                Step::Finish(k, outcome) if !h.is_empty() && outcome != Outcome::Pending => {
+                    let _ = h.finish(k % h.len() as u64, outcome);
+                }
+                Step::Finish(..) => {}
+            }
+        }
+        h
+    }
+
+    /// The indexes agree with a plain scan of the trials.
+    fn assert_indexes_match_the_trials(h: &History) {
+        for kind in KINDS {
+            let expected: Vec<(f64, u64)> =
+                h.ranked().filter(|&(_, id)| h.get(id).unwrap().source != Source::Strategy(kind)).collect();
+            assert_eq!(h.ranked_excluding(kind).collect::<Vec<_>>(), expected, "excluding {kind:?}");
+            assert_eq!(h.n_complete_excluding(kind), expected.len());
+        }
+        let pending: Vec<u64> =
+            h.trials().iter().rev().filter(|t| t.outcome == Outcome::Pending).map(|t| t.id).collect();
+        assert_eq!(h.pending_newest_first().map(|t| t.id).collect::<Vec<_>>(), pending);
+        assert_eq!(h.n_pending(), pending.len());
+    }
+
+    proptest! {
+        #[test]
+        fn per_producer_rankings_and_the_pending_index_follow_the_trials(
+            steps in prop::collection::vec(step(), 0..120)
+        ) {
+            let h = build(&steps);
+            assert_indexes_match_the_trials(&h);
+            let mut restored: History = postcard::from_bytes(&postcard::to_allocvec(&h).unwrap()).unwrap();
+            restored.rebuild_index();
+            assert_indexes_match_the_trials(&restored);
+            prop_assert_eq!(restored, h);
+        }
     }
 }

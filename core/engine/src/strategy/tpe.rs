@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bounds::mirror_into_unit;
 use super::{Context, Strategy, StrategyKind};
-use crate::history::{Outcome, Source, Trial};
+use crate::history::{History, Outcome, Source, Trial};
 use crate::rng::Rng;
 use crate::space::Space;
 
@@ -124,6 +124,35 @@ impl Tpe {
 
     fn models(&self, trial: &Trial) -> bool {
         self.ignores.is_none_or(|k| trial.source != Source::Strategy(k))
+    }
+
+    /// The bad density's observations, newest first: the `MAX_PENDING` newest pending trials (constant
+    /// liars), and the newest failed trials and results worse than `threshold` while the total stays below
+    /// `MAX_BAD` (the pending trials newer than a result count towards that total).
+    ///
+    /// Pending trials come from the history's pending index rather than from the walk over finished trials,
+    /// so a result that never arrives does not make every later ask walk back to it, and the walk stops
+    /// after about `MAX_BAD` finished trials at any history size.
+    fn bad_observations<'h>(&self, history: &'h History, threshold: f64) -> Vec<&'h [f64]> {
+        let pending: Vec<&Trial> =
+            history.pending_newest_first().filter(|t| self.models(t)).take(MAX_PENDING).collect();
+        let worse = |t: &&Trial| match t.outcome {
+            Outcome::Complete(v) => v > threshold,
+            Outcome::Failed => true,
+            Outcome::Pending => false,
+        };
+        let mut finished: Vec<&Trial> = Vec::with_capacity(MAX_BAD);
+        let mut newer_pending = 0;
+        for t in history.trials().iter().rev().filter(|t| self.models(t)).filter(worse) {
+            while newer_pending < pending.len() && pending[newer_pending].id > t.id {
+                newer_pending += 1;
+            }
+            if finished.len() + newer_pending >= MAX_BAD {
+                break;
+            }
+            finished.push(t);
+        }
+        merge_newest_first(&pending, &finished)
     }
 
     pub fn dim(&self) -> usize {
@@ -277,6 +306,22 @@ fn log_sum_exp(xs: &[f64]) -> f64 {
     m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
+/// Two lists of trials, each newest first, as one list of points newest first.
+fn merge_newest_first<'h>(a: &[&'h Trial], b: &[&'h Trial]) -> Vec<&'h [f64]> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    while i < a.len() || j < b.len() {
+        if j == b.len() || (i < a.len() && a[i].id > b[j].id) {
+            out.push(a[i].unit.as_slice());
+            i += 1;
+        } else {
+            out.push(b[j].unit.as_slice());
+            j += 1;
+        }
+    }
+    out
+}
+
 impl Strategy for Tpe {
     fn kind(&self) -> StrategyKind {
         StrategyKind::Tpe
@@ -285,20 +330,15 @@ impl Strategy for Tpe {
     fn propose(&mut self, ctx: &Context, rng: &mut Rng) -> Option<Vec<f64>> {
         let history = ctx.history;
         let axes = axes(ctx.space);
-        let n_modelled = match self.ignores {
-            None => history.n_complete(),
-            Some(_) => history
-                .trials()
-                .iter()
-                .filter(|t| matches!(t.outcome, Outcome::Complete(_)) && self.models(t))
-                .count(),
+        let (n_modelled, ranked): (usize, Box<dyn Iterator<Item = (f64, u64)>>) = match self.ignores {
+            None => (history.n_complete(), Box::new(history.ranked())),
+            Some(kind) => (history.n_complete_excluding(kind), Box::new(history.ranked_excluding(kind))),
         };
         let good_count = n_good(n_modelled);
         let mut threshold = f64::NEG_INFINITY;
         let mut best_modelled = None;
         let mut good: Vec<&[f64]> = Vec::with_capacity(good_count);
-        let ranked = history.ranked().filter_map(|(v, id)| history.get(id).map(|t| (v, t)));
-        for (value, t) in ranked.filter(|(_, t)| self.models(t)).take(good_count) {
+        for (value, t) in ranked.filter_map(|(v, id)| history.get(id).map(|t| (v, t))).take(good_count) {
             best_modelled.get_or_insert(value);
             threshold = value;
             good.push(&t.unit);
@@ -310,23 +350,7 @@ impl Strategy for Tpe {
             // other branch held better scores. The exploration stream serves until a result breaks the tie.
             return None;
         }
-        let mut bad: Vec<&[f64]> = Vec::with_capacity(MAX_BAD + MAX_PENDING);
-        let mut pending = 0;
-        // Newest first: recent bad results and the points in flight matter most, and the walk stops early.
-        for t in history.trials().iter().rev().filter(|t| self.models(t)) {
-            match t.outcome {
-                Outcome::Complete(v) if v > threshold && bad.len() < MAX_BAD => bad.push(&t.unit),
-                Outcome::Failed if bad.len() < MAX_BAD => bad.push(&t.unit),
-                Outcome::Pending if pending < MAX_PENDING => {
-                    pending += 1;
-                    bad.push(&t.unit);
-                }
-                _ => {}
-            }
-            if bad.len() >= MAX_BAD && pending >= MAX_PENDING.min(history.n_pending()) {
-                break;
-            }
-        }
+        let bad = self.bad_observations(history, threshold);
         if good.is_empty() {
             return Some((0..self.dim).map(|_| rng.uniform()).collect());
         }
@@ -348,6 +372,56 @@ impl Strategy for Tpe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bad set as a plain walk over the whole history, newest first: the definition that
+    /// `bad_observations` computes without walking back to old pending trials.
+    fn bad_by_full_walk<'h>(tpe: &Tpe, history: &'h History, threshold: f64) -> Vec<&'h [f64]> {
+        let (mut bad, mut pending) = (Vec::new(), 0);
+        for t in history.trials().iter().rev().filter(|t| tpe.models(t)) {
+            match t.outcome {
+                Outcome::Complete(v) if v > threshold && bad.len() < MAX_BAD => bad.push(t.unit.as_slice()),
+                Outcome::Failed if bad.len() < MAX_BAD => bad.push(t.unit.as_slice()),
+                Outcome::Pending if pending < MAX_PENDING => {
+                    pending += 1;
+                    bad.push(t.unit.as_slice());
+                }
+                _ => {}
+            }
+        }
+        bad
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bad_observations_are_the_newest_bad_and_pending_trials(
+            trials in proptest::collection::vec((0u8..4, 0u8..3, 0u8..20), 0..400),
+            threshold in 0u8..20,
+        ) {
+            let sources = [
+                Source::Probe { index: 0 },
+                Source::Strategy(StrategyKind::NelderMead),
+                Source::Strategy(StrategyKind::Tpe),
+                Source::External,
+            ];
+            let mut history = History::default();
+            for (id, &(source, state, value)) in trials.iter().enumerate() {
+                let outcome = match state {
+                    0 => Outcome::Pending,
+                    1 => Outcome::Failed,
+                    _ => Outcome::Complete(value as f64),
+                };
+                let values = vec![crate::space::Value::Float(id as f64)];
+                history.push(Trial { id: id as u64, unit: vec![id as f64], values, outcome, source: sources[source as usize] });
+            }
+            for tpe in [Tpe::new(1), Tpe::beside(1, StrategyKind::NelderMead)] {
+                let threshold = threshold as f64;
+                proptest::prop_assert_eq!(
+                    tpe.bad_observations(&history, threshold),
+                    bad_by_full_walk(&tpe, &history, threshold)
+                );
+            }
+        }
+    }
 
     #[test]
     fn gamma_adapts_and_is_capped() {
