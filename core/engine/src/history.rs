@@ -74,15 +74,12 @@ fn producer_slot(source: Source) -> usize {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct History {
     trials: Vec<Trial>,
-    /// Completed trials ordered by (value, id): O(log n) inserts, so a tell costs the same at any history size.
+    /// Completed trials ordered by (value, id), one ranking per producer: O(log n) inserts, so a tell costs
+    /// the same at any history size, and a strategy that leaves one producer's trials out of its model (TPE
+    /// beside Nelder-Mead) merges the others' rankings instead of walking past that producer's trials.
     /// Derived from `trials`; rebuilt after deserialization.
     #[serde(skip)]
-    ranked: BTreeSet<RankKey>,
-    /// The same completed trials ranked per producer, so that a strategy which leaves one producer's trials
-    /// out of its model (TPE beside Nelder-Mead) reads its best ones without walking past the others.
-    /// Derived from `trials`; rebuilt after deserialization.
-    #[serde(skip)]
-    ranked_by_producer: [BTreeSet<RankKey>; PRODUCERS],
+    ranked: [BTreeSet<RankKey>; PRODUCERS],
     /// Ids of the pending trials; rebuilt after deserialization.
     #[serde(skip)]
     pending: BTreeSet<u64>,
@@ -117,7 +114,7 @@ impl History {
     }
 
     pub fn n_complete(&self) -> usize {
-        self.ranked.len()
+        self.ranked.iter().map(BTreeSet::len).sum()
     }
 
     pub fn n_failed(&self) -> usize {
@@ -126,7 +123,7 @@ impl History {
 
     /// Trials with a result, successful or failed.
     pub fn n_finished(&self) -> usize {
-        self.ranked.len() + self.n_failed
+        self.n_complete() + self.n_failed
     }
 
     pub fn n_pending(&self) -> usize {
@@ -135,33 +132,31 @@ impl History {
 
     /// Completed (value, id) pairs, best first (ties by id).
     pub fn ranked(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
-        self.ranked.iter().map(|k| (k.0, k.1))
+        self.merged_ranking(None)
     }
 
     /// Completed trials that `excluded` did not propose.
     pub fn n_complete_excluding(&self, excluded: StrategyKind) -> usize {
-        self.ranked.len() - self.ranked_by_producer[producer_slot(Source::Strategy(excluded))].len()
+        self.n_complete() - self.ranked[producer_slot(Source::Strategy(excluded))].len()
     }
 
-    /// Completed (value, id) pairs that `excluded` did not propose, best first (ties by id): `ranked()`
-    /// without that producer's trials. A merge of the other producers' rankings, so each item costs
-    /// O(producers) however many of the excluded producer's trials rank above it.
+    /// `ranked()` without the trials `excluded` proposed. Each item costs O(producers), however many of the
+    /// excluded producer's trials rank above it.
     pub fn ranked_excluding(&self, excluded: StrategyKind) -> impl Iterator<Item = (f64, u64)> + '_ {
-        let skip = producer_slot(Source::Strategy(excluded));
-        let mut heads: Vec<_> = self
-            .ranked_by_producer
-            .iter()
-            .enumerate()
-            .filter(|&(slot, _)| slot != skip)
-            .map(|(_, ranking)| ranking.iter().peekable())
-            .collect();
+        self.merged_ranking(Some(producer_slot(Source::Strategy(excluded))))
+    }
+
+    /// The per-producer rankings merged into one, best first, leaving out the producer in slot `skip`.
+    fn merged_ranking(&self, skip: Option<usize>) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let mut heads = self.ranked.each_ref().map(|ranking| ranking.iter().peekable());
         std::iter::from_fn(move || {
-            let (key, head) = heads
+            let (key, slot) = heads
                 .iter_mut()
                 .enumerate()
-                .filter_map(|(i, head)| head.peek().map(|&&key| (key, i)))
+                .filter(|&(slot, _)| Some(slot) != skip)
+                .filter_map(|(slot, head)| head.peek().map(|&&key| (key, slot)))
                 .min_by_key(|&(key, _)| key)?;
-            heads[head].next();
+            heads[slot].next();
             Some((key.0, key.1))
         })
     }
@@ -172,11 +167,15 @@ impl History {
     }
 
     pub fn best_value(&self) -> Option<f64> {
-        self.ranked.first().map(|k| k.0)
+        self.best_key().map(|k| k.0)
     }
 
     pub fn best(&self) -> Option<&Trial> {
-        self.ranked.first().and_then(|k| self.get(k.1))
+        self.best_key().and_then(|k| self.get(k.1))
+    }
+
+    fn best_key(&self) -> Option<RankKey> {
+        self.ranked.iter().filter_map(BTreeSet::first).min().copied()
     }
 
     pub fn contains_values(&self, values: &[Value]) -> bool {
@@ -236,8 +235,7 @@ impl History {
             }
             Outcome::Failed => self.n_failed += 1,
             Outcome::Complete(v) => {
-                self.ranked.insert(RankKey(v, id));
-                self.ranked_by_producer[producer_slot(source)].insert(RankKey(v, id));
+                self.ranked[producer_slot(source)].insert(RankKey(v, id));
             }
         }
     }
@@ -316,6 +314,19 @@ mod tests {
 
     /// The indexes agree with a plain scan of the trials.
     fn assert_indexes_match_the_trials(h: &History) {
+        let mut sorted: Vec<(f64, u64)> = h
+            .trials()
+            .iter()
+            .filter_map(|t| match t.outcome {
+                Outcome::Complete(v) => Some((v, t.id)),
+                _ => None,
+            })
+            .collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        assert_eq!(h.ranked().collect::<Vec<_>>(), sorted);
+        assert_eq!(h.n_complete(), sorted.len());
+        assert_eq!(h.best_value(), sorted.first().map(|&(v, _)| v));
+        assert_eq!(h.best().map(|t| t.id), sorted.first().map(|&(_, id)| id));
         for kind in KINDS {
             let expected: Vec<(f64, u64)> =
                 h.ranked().filter(|&(_, id)| h.get(id).unwrap().source != Source::Strategy(kind)).collect();
