@@ -369,7 +369,10 @@ impl Pcr {
     }
 
     pub fn is_consistent(&self, dim: usize) -> bool {
-        self.probe_size >= 1 && self.dim == dim && self.refiner.as_ref().is_none_or(|r| r.dim() == dim)
+        self.probe_size >= 1
+            && self.dim == dim
+            && self.refiner.as_ref().is_none_or(|r| r.dim() == dim)
+            && self.partner.as_ref().is_none_or(|p| p.dim() == dim)
     }
 }
 
@@ -418,5 +421,23 @@ pub fn default_probe_size(dim: usize, budget: Option<u64>) -> usize {
     match budget {
         Some(b) => wanted.min(((b / 6) as usize).max(MIN_POINTS)).min(b.max(1) as usize),
         None => wanted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::Param;
+
+    #[test]
+    fn a_partner_of_another_dimension_is_inconsistent() {
+        let params = ["x", "y"].map(|name| Param::float(name, 0.0, 1.0, false, None).unwrap());
+        let space = Space::new(params.to_vec()).unwrap();
+        let mut pcr = Pcr::new(&space, &SolverConfig::default());
+        assert!(pcr.is_consistent(2));
+        pcr.partner = Some(Tpe::beside(2, StrategyKind::NelderMead));
+        assert!(pcr.is_consistent(2));
+        pcr.partner = Some(Tpe::beside(3, StrategyKind::NelderMead));
+        assert!(!pcr.is_consistent(2));
     }
 }
