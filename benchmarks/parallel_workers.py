@@ -18,7 +18,7 @@ sample_relative, sample_independent, before_trial, after_trial), summed over wor
 Usage::
 
     python -m benchmarks.parallel_workers --size smoke   # 60 trials per study, 1 seed: ~30 s
-    python -m benchmarks.parallel_workers --size full    # 300 trials per study, 8 seeds, 3 samplers: ~20 min
+    python -m benchmarks.parallel_workers --size full    # 300 trials per study, 8 seeds, 3 samplers: ~5 min
 """
 
 from __future__ import annotations
