@@ -131,8 +131,9 @@ impl Tpe {
     /// `MAX_BAD` (the pending trials newer than a result count towards that total).
     ///
     /// Pending trials come from the history's pending index rather than from the walk over finished trials,
-    /// so a result that never arrives does not make every later ask walk back to it, and the walk stops
-    /// after about `MAX_BAD` finished trials at any history size.
+    /// so a result that never arrives does not make every later ask walk back to it. The walk stops once it
+    /// has `MAX_BAD` bad observations; it passes over the good trials and, for a partner, the trials it
+    /// leaves out, so its length depends on their share of the recent trials, not on the history's size.
     fn bad_observations<'h>(&self, history: &'h History, threshold: f64) -> Vec<&'h [f64]> {
         let pending: Vec<&Trial> =
             history.pending_newest_first().filter(|t| self.models(t)).take(MAX_PENDING).collect();
