@@ -20,11 +20,13 @@ Usage::
     python -m benchmarks.quality --size medium  # 2/5/10-D, budgets to 1000, 3 seeds: ~25 min
     python -m benchmarks.quality --size full    # 2/5/10/20-D, budgets to 1000, 5 seeds: ~3 h
     python -m benchmarks.quality --size full --reuse-peers  # peers from the cache: minutes once it is filled
+    python -m benchmarks.quality --size full --reuse-peers --only svc-digits,mixed-quadratic --out /tmp/q
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -410,10 +412,12 @@ def render(cells: list[Cell], traces: dict, preset: Preset, opts: Sequence[str],
     return Section("quality", "Optimization quality vs peers", "\n".join(md), plots, data)
 
 
-def run(size: str, out: Path, reuse_peers: bool = False) -> Section:
+def run(size: str, out: Path, reuse_peers: bool = False, only: str | None = None) -> Section:
     quiet_libraries()
     start = time.perf_counter()
     preset = PRESETS[size]
+    if only:
+        preset = restrict(preset, only)
     opts = optimizers()
     errors: list[str] = []
     peers = PeerCache() if reuse_peers else None
@@ -429,11 +433,29 @@ def run(size: str, out: Path, reuse_peers: bool = False) -> Section:
     return section
 
 
+def restrict(preset: Preset, only: str) -> Preset:
+    """The preset on the comma-separated problems of `only`, in that order (their report covers only them).
+
+    With --reuse-peers, a second process on other problems fills the peer cache beside a full run, which
+    reads what it finds there when it gets to them: the full suite's peers on two cores at once."""
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(preset.problems))
+    if unknown:
+        raise SystemExit(f"--only: not in this size's suite: {', '.join(unknown)}")
+    plots = tuple(p for p in preset.plot_problems if p in names)
+    return dataclasses.replace(preset, problems=tuple(names), plot_problems=plots)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reuse-peers",
         action="store_true",
         help="take the peers' seeded runs from benchmarks/report/cache/ if there (see peer_cache.py)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="PROBLEMS",
+        help="comma-separated problem names to run, in that order, instead of the whole suite",
     )
 
 
