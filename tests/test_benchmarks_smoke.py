@@ -231,3 +231,28 @@ def test_reused_peer_runs_equal_fresh_ones_and_arqon_always_runs(
     stale = PeerCache(tmp_path)
     assert stale.dir != cache.dir
     assert stale.load("random", "sphere-2d", 0, 20) is None
+
+
+@pytest.mark.slow
+def test_sklearn_search_smoke(tmp_path: Path) -> None:
+    report = tmp_path / "sklearn_search.md"
+    cmd = [sys.executable, "benchmarks/sklearn_search.py", "--size", "smoke", "--out", str(report)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    text = report.read_text()
+    assert "Command: `python benchmarks/sklearn_search.py --size smoke --out" in text
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    table = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
+    results = [row for row in table if len(row) > 2 and row[2].endswith("SearchCV")]
+    tasks = {row[0] for row in results}
+    assert len(tasks) == 3, tasks
+    for task in tasks:
+        methods = {row[2] for row in results if row[0] == task}
+        assert {"RandomizedSearchCV", "ArqonSearchCV"} <= methods, (task, methods)
+    for row in results:
+        best_cv, held_out = float(row[3].split("±")[0]), float(row[4])
+        assert 0.5 < best_cv <= 1.0 and 0.5 < held_out <= 1.0, row
+        if row[2] == "ArqonSearchCV":
+            assert float(row[-1]) >= 2, f"ArqonSearchCV learned nothing between rounds: {row}"
+    round_costs = [line for line in text.splitlines() if line.startswith("| 0 ms | 10 |")]
+    assert len(round_costs) == 1, "the cost-of-a-round table is missing"
