@@ -256,3 +256,22 @@ def test_sklearn_search_smoke(tmp_path: Path) -> None:
             assert float(row[-1]) >= 2, f"ArqonSearchCV learned nothing between rounds: {row}"
     round_costs = [line for line in text.splitlines() if line.startswith("| 0 ms | 10 |")]
     assert len(round_costs) == 1, "the cost-of-a-round table is missing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "arqon"),
+    [
+        ("optuna_quality", "ArqonSampler"),
+        ("optuna_overhead", "ArqonSampler"),
+        ("ray_overhead", "ArqonSearch"),
+    ],
+)
+def test_adapter_benchmark_smoke(tmp_path: Path, script: str, arqon: str) -> None:
+    report = tmp_path / f"{script}.md"
+    cmd = [sys.executable, f"benchmarks/{script}.py", "--size", "smoke", "--out", str(report)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = report.read_text()
+    assert f"benchmarks/{script}.py --size smoke" in text
+    assert any(line.startswith("|") and arqon in line for line in text.splitlines()), text
