@@ -4,10 +4,10 @@
     python -m benchmarks --size full                      # everything, full size: several hours on 2 cores
     python -m benchmarks --size smoke --only quality engine_latency
 
-The suite's own benchmarks (engine_latency, quality, time_to_target, parallel_workers) run in this process;
-the adapter benchmarks owned by their integrations (optuna_overhead, optuna_quality, ray_overhead,
-sklearn_search) run as subprocesses with ``--size`` and their Markdown reports are folded in. A benchmark that
-is missing or fails is reported as such; the others still run.
+The suite's own benchmarks (engine_latency, quality, categorical_choice, time_to_target, parallel_workers) run
+in this process; the adapter benchmarks owned by their integrations (optuna_overhead, optuna_quality,
+ray_overhead, sklearn_search) run as subprocesses with ``--size`` and their Markdown reports are folded in.
+A benchmark that is missing or fails is reported as such; the others still run.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from benchmarks._common import (
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
-IN_PROCESS = ("engine_latency", "quality", "time_to_target", "parallel_workers")
+IN_PROCESS = ("engine_latency", "quality", "categorical_choice", "time_to_target", "parallel_workers")
 SUBPROCESS = ("optuna_overhead", "optuna_quality", "ray_overhead", "sklearn_search")
 ALL = IN_PROCESS + SUBPROCESS
 TIMEOUT = {"smoke": 20 * 60, "full": 8 * 3600}

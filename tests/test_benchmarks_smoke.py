@@ -20,7 +20,14 @@ if str(ROOT) not in sys.path:  # `benchmarks` is a top-level package of the repo
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import __main__ as suite  # noqa: E402
-from benchmarks import engine_latency, functions, parallel_workers, quality, time_to_target  # noqa: E402
+from benchmarks import (  # noqa: E402
+    categorical_choice,
+    engine_latency,
+    functions,
+    parallel_workers,
+    quality,
+    time_to_target,
+)
 from benchmarks._common import average_ranks, md_table  # noqa: E402
 
 CHEAP = [n for n in functions.suite_names() if n not in ("svc-digits", "knn-breast-cancer")]
@@ -109,6 +116,32 @@ def test_quality_smoke(tmp_path: Path) -> None:
     for cell in section.data["cells"]:
         assert cell.regret >= -1e-9, f"{cell} beat the known optimum"
     assert section.plots and all(p.exists() for p in section.plots)
+
+
+def test_quality_only_runs_the_named_problems_in_order(tmp_path: Path) -> None:
+    smoke = quality.PRESETS["smoke"]
+    restricted = quality.restrict(smoke, "rastrigin-5d, sphere-2d,rastrigin-5d")
+    assert restricted.problems == ("rastrigin-5d", "sphere-2d")
+    assert restricted.plot_problems == ("rastrigin-5d",)
+    assert restricted.budgets == smoke.budgets and restricted.seeds == smoke.seeds
+    for bad in ("sphere-3d", " , "):
+        with pytest.raises(SystemExit, match="--only"):
+            quality.restrict(smoke, bad)
+    with pytest.raises(SystemExit, match="give --out"):
+        quality.run("smoke", quality.report_dir("smoke"), only="sphere-2d")
+
+
+def test_categorical_choice_smoke(tmp_path: Path) -> None:
+    section = categorical_choice.run("smoke", tmp_path)
+    preset = categorical_choice.PRESETS["smoke"]
+    rows = section.data["rows"]
+    assert len(rows) == len(preset.engine_budgets) + 2 * len(preset.optuna_budgets)
+    for runs in rows.values():
+        assert len(runs) == preset.seeds
+        assert all(r.regret >= -1e-9 for r in runs), "a run beat the known optimum"
+        assert all(r.best_choice for r in runs if r.regret < 0.5), (
+            "under 0.5 above the optimum needs the best choice"
+        )
 
 
 @pytest.mark.slow
@@ -235,9 +268,10 @@ def test_reused_peer_runs_equal_fresh_ones_and_arqon_always_runs(
 
 @pytest.mark.slow
 def test_sklearn_search_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
     report = tmp_path / "sklearn_search.md"
     cmd = [sys.executable, "benchmarks/sklearn_search.py", "--size", "smoke", "--out", str(report)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=540)
     assert proc.returncode == 0, proc.stderr
     text = report.read_text()
     assert "Command: `python benchmarks/sklearn_search.py --size smoke --out" in text
@@ -268,10 +302,37 @@ def test_sklearn_search_smoke(tmp_path: Path) -> None:
     ],
 )
 def test_adapter_benchmark_smoke(tmp_path: Path, script: str, arqon: str) -> None:
+    pytest.importorskip("ray" if script.startswith("ray") else "optuna")
     report = tmp_path / f"{script}.md"
     cmd = [sys.executable, f"benchmarks/{script}.py", "--size", "smoke", "--out", str(report)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=540)
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = report.read_text()
     assert f"benchmarks/{script}.py --size smoke" in text
-    assert any(line.startswith("|") and arqon in line for line in text.splitlines()), text
+    assert _measured_cells(text, arqon), f"no measured value for {arqon}:\n{text}"
+
+
+def _measured_cells(markdown: str, name: str) -> list[float]:
+    """Numbers a Markdown report gives for `name`: in rows that name it, or in columns headed by it."""
+    lines = [line for line in markdown.splitlines() if line.startswith("|")]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
+    found: list[float] = []
+    column = None
+    for row in rows:
+        numbers = [_number(cell) for cell in row]
+        if name in row and all(v is None for v in numbers):
+            column = row.index(name)  # a header row
+        elif name in row:
+            found += [v for v in numbers if v is not None]
+        elif column is not None and column < len(row):
+            value = numbers[column]
+            if value is not None:
+                found.append(value)
+    return found
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell.replace("ms", "").rstrip("x%").strip())
+    except ValueError:
+        return None
