@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,11 @@ class PeerCache:
             data.pop("_best_observed")  # an empty run: loading falls back to the dataclass default
         record = {"made": utc_now(), "trace": data}
         path = self._path(trace.optimizer, trace.problem, trace.seed, budget)
-        tmp = path.with_suffix(".tmp")
+        # Atomic: an interrupted run never leaves a half-written entry. The temporary name is per process,
+        # so two runs filling the cache side by side (quality --only) never write into each other's file.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(record), encoding="utf-8")
-        tmp.replace(path)  # atomic: an interrupted run never leaves a half-written entry
+        tmp.replace(path)
 
     def summary(self) -> str:
         if not self.reused:

@@ -55,6 +55,7 @@ from benchmarks._common import (
     progress,
     pyplot,
     quiet_libraries,
+    report_dir,
     run_optimizer,
     save_figure,
     standalone,
@@ -417,6 +418,8 @@ def run(size: str, out: Path, reuse_peers: bool = False, only: str | None = None
     start = time.perf_counter()
     preset = PRESETS[size]
     if only:
+        if out.resolve() == report_dir(size).resolve():
+            raise SystemExit("--only: give --out, so a partial run does not overwrite the suite's report")
         preset = restrict(preset, only)
     opts = optimizers()
     errors: list[str] = []
@@ -438,10 +441,10 @@ def restrict(preset: Preset, only: str) -> Preset:
 
     With --reuse-peers, a second process on other problems fills the peer cache beside a full run, which
     reads what it finds there when it gets to them: the full suite's peers on two cores at once."""
-    names = [name.strip() for name in only.split(",") if name.strip()]
+    names = list(dict.fromkeys(name.strip() for name in only.split(",") if name.strip()))
     unknown = sorted(set(names) - set(preset.problems))
-    if unknown:
-        raise SystemExit(f"--only: not in this size's suite: {', '.join(unknown)}")
+    if unknown or not names:
+        raise SystemExit(f"--only: not in this size's suite: {', '.join(unknown) or repr(only)}")
     plots = tuple(p for p in preset.plot_problems if p in names)
     return dataclasses.replace(preset, problems=tuple(names), plot_problems=plots)
 
