@@ -1,10 +1,9 @@
-//! Tree-structured Parzen Estimator (Bergstra et al. 2011), for rugged or noisy landscapes: multivariate over
-//! the numeric coordinates (Falkner et al. 2018), univariate over the categorical ones.
+//! Tree-structured Parzen Estimator (Bergstra et al. 2011) in its multivariate form (Falkner et al. 2018),
+//! for rugged or noisy landscapes.
 //!
 //! Completed trials are split by rank into a "good" set (the best gamma share) and a "bad" set. Each set
-//! becomes a score l or g: a product-kernel density over the numeric coordinates times each categorical
-//! choice's share of the set. Candidates are drawn around the good points and the one maximizing l(x)/g(x)
-//! is proposed. Kernels:
+//! becomes a product-kernel density over the unit cube; candidates are drawn from the good density and the
+//! one maximizing l(x)/g(x) is proposed. Kernels:
 //! * numeric coordinates: Gaussian, truncated to the cube by mirroring. Each kernel's bandwidth is its larger
 //!   gap to the neighbouring observations along the coordinate, capped by the set's Scott's-rule bandwidth
 //!   (sigma_j * n^(-1/(d+4))) and floored at 1/min(100, n + 2) of the cube (Optuna's "magic clip") and at half
@@ -12,9 +11,7 @@
 //!   kernels: on multi-basin landscapes (Schwefel) the good set spans several basins, the width is large and
 //!   nothing is refined; on smooth ones the good set is tight and the search creeps. Per-kernel gaps let
 //!   clustered kernels refine while isolated ones keep exploring;
-//! * categorical coordinates: a candidate keeps its kernel's choice with probability 1 - eps and takes
-//!   another with eps; each choice is scored by its smoothed share among the good and among the bad points,
-//!   as in univariate TPE, not inside the kernels (`Density::log_pdf` says why).
+//! * categorical coordinates: the observed choice with probability 1 - eps, the others share eps.
 //!
 //! The per-ask cost is bounded: at most `MAX_GOOD` good and `MAX_BAD` bad observations are used (the bad ones
 //! are the most recent), so an ask costs the same at 10 000 trials as at 500. Pending trials join the bad set
@@ -64,9 +61,9 @@ struct Density<'a> {
     inv_bandwidth: Vec<f64>,
     /// Per kernel: the log normalizer of its Gaussian factors, so the inner loop needs no logarithms.
     log_norm: Vec<f64>,
-    /// Per categorical coordinate (empty for numeric ones): log of each choice's smoothed share among the
-    /// centres, (count + 1) / (n + k).
-    log_share: Vec<Vec<f64>>,
+    /// Per coordinate: log kernel mass on the observed choice and on each other choice (categoricals).
+    log_same: Vec<f64>,
+    log_other: Vec<f64>,
 }
 
 impl<'a> Density<'a> {
@@ -84,18 +81,30 @@ impl<'a> Density<'a> {
                     .sum()
             })
             .collect();
-        let log_share = axes
+        let (log_same, log_other) = axes
             .iter()
-            .enumerate()
-            .map(|(j, a)| match a.categories {
-                Some(k) => choice_log_shares(&centres, j, k),
-                None => Vec::new(),
+            .map(|a| match a.categories {
+                Some(k) if k > 1 => {
+                    let eps = categorical_eps(k, n);
+                    ((1.0 - eps).ln() + (k as f64).ln(), (eps / (k - 1) as f64).ln() + (k as f64).ln())
+                }
+                _ => (0.0, 0.0),
             })
-            .collect();
+            .unzip();
         let flat = centres.iter().flat_map(|c| c.iter().copied()).collect();
         let numeric = (0..d).filter(|&j| axes[j].categories.is_none()).collect();
         let categorical = (0..d).filter(|&j| axes[j].categories.is_some()).collect();
-        Density { centres, flat, numeric, categorical, bandwidth, inv_bandwidth, log_norm, log_share }
+        Density {
+            centres,
+            flat,
+            numeric,
+            categorical,
+            bandwidth,
+            inv_bandwidth,
+            log_norm,
+            log_same,
+            log_other,
+        }
     }
 }
 
@@ -220,8 +229,7 @@ fn kernel_bandwidths(centres: &[&[f64]], axes: &[Axis]) -> Vec<f64> {
     out
 }
 
-/// Probability that a candidate drawn around a good point takes another choice than that point's
-/// (sampling only: candidates are scored by the choices' shares).
+/// Probability a categorical kernel centred on an observed choice leaves to the other choices.
 fn categorical_eps(k: usize, n: usize) -> f64 {
     if k <= 1 {
         0.0
@@ -231,20 +239,8 @@ fn categorical_eps(k: usize, n: usize) -> f64 {
 }
 
 impl Density<'_> {
-    /// log score of x, up to a constant shared by l and g: the numeric coordinates' kernel mixture plus one
-    /// uniform "prior" component (density 1 on the cube), times the share of x's choice of each
-    /// categorical coordinate. `terms` is scratch space reused across calls.
-    ///
-    /// Why choices are scored by their shares and not inside the kernels, as they were: the numeric kernels
-    /// are narrow where the good points cluster, the bad kernels rarely reach the candidates drawn there, so
-    /// g is flat near the good points and a choice bound to its kernel was scored by l alone. A candidate
-    /// that left its kernel's choice always lost, and TPE stayed with the first choice that did well. Shares
-    /// compare how often each choice was good and how often bad, as univariate TPE does: a choice the recent
-    /// bad points are full of loses its edge, and one rarely tried gets tried. The known cost: a bad point
-    /// of another choice near the best choice's optimum counts against that optimum. Conditioning the
-    /// numeric part of g on the choices removes it but brings the lock back, because a rarely tried choice
-    /// then has the flat prior for its bad density and looks worse than the crowded one wherever no bad
-    /// point lies. docs/algorithm.md has the measurements.
+    /// log density at x: a mixture of the kernels plus one uniform "prior" component (density 1 on the cube).
+    /// `terms` is scratch space reused across calls.
     fn log_pdf(&self, x: &[f64], axes: &[Axis], terms: &mut Vec<f64>) -> f64 {
         let d = axes.len();
         terms.clear();
@@ -265,18 +261,14 @@ impl Density<'_> {
                     squares += z * z;
                 }
             }
-            terms.push(self.log_norm[k] - 0.5 * squares);
+            let mut log_k = self.log_norm[k] - 0.5 * squares;
+            for &j in &self.categorical {
+                let n = axes[j].categories.unwrap_or(1);
+                log_k += if bin(x[j], n) == bin(c[j], n) { self.log_same[j] } else { self.log_other[j] };
+            }
+            terms.push(log_k);
         }
-        let log_numeric = log_sum_exp(terms) - ((self.centres.len() + 1) as f64).ln();
-        let log_shares: f64 = self
-            .categorical
-            .iter()
-            .map(|&j| {
-                let table = &self.log_share[j];
-                table[bin(x[j], table.len())]
-            })
-            .sum();
-        log_numeric + log_shares
+        log_sum_exp(terms) - ((self.centres.len() + 1) as f64).ln()
     }
 
     fn sample(&self, axes: &[Axis], rng: &mut Rng) -> Vec<f64> {
@@ -301,17 +293,6 @@ impl Density<'_> {
             })
             .collect()
     }
-}
-
-/// log((count + 1) / (n + k)) for each of the k choices of coordinate j among the centres: their shares,
-/// smoothed so that a choice no centre holds keeps a share (Laplace's rule).
-fn choice_log_shares(centres: &[&[f64]], j: usize, k: usize) -> Vec<f64> {
-    let mut counts = vec![0usize; k];
-    for c in centres {
-        counts[bin(c[j], k)] += 1;
-    }
-    let total = (centres.len() + k) as f64;
-    counts.iter().map(|&m| ((m + 1) as f64 / total).ln()).collect()
 }
 
 fn bin(u: f64, k: usize) -> usize {
@@ -440,57 +421,6 @@ mod tests {
                     bad_by_full_walk(&tpe, &history, threshold)
                 );
             }
-        }
-    }
-
-    /// Share of 400 independently seeded proposals that leave choice 0 of a five-way categorical, after 80
-    /// trials that all took choice 0 and gathered around one point of a 2-D numeric subspace, values growing
-    /// with the distance to it: the good and the bad points crowd the same region, with one choice.
-    fn share_of_proposals_leaving_the_only_tried_choice() -> f64 {
-        use crate::space::{Param, Value};
-        let params = vec![
-            Param::float("x", 0.0, 1.0, false, None).unwrap(),
-            Param::float("y", 0.0, 1.0, false, None).unwrap(),
-            Param::categorical("choice", 5).unwrap(),
-        ];
-        let space = Space::new(params).unwrap();
-        let mut rng = Rng::new(3);
-        let mut history = History::default();
-        for id in 0..80u64 {
-            let (dx, dy) = (0.3 * (rng.uniform() - 0.5), 0.3 * (rng.uniform() - 0.5));
-            let unit = vec![0.3 + dx, 0.7 + dy, 0.1];
-            let values = vec![Value::Float(unit[0]), Value::Float(unit[1]), Value::Choice(0)];
-            let outcome = Outcome::Complete(dx * dx + dy * dy);
-            history.push(Trial { id, unit, values, outcome, source: Source::Strategy(StrategyKind::Tpe) });
-        }
-        let ctx = Context { space: &space, history: &history };
-        let left = (0..400)
-            .filter(|&seed| {
-                let x = Tpe::new(3).propose(&ctx, &mut Rng::new(seed)).unwrap();
-                bin(x[2], 5) != 0
-            })
-            .count();
-        left as f64 / 400.0
-    }
-
-    #[test]
-    fn when_one_choice_was_ever_tried_tpe_tries_another() {
-        // Every trial took choice 0 and nine in ten are bad: univariate TPE would try another choice.
-        // Scored inside the kernels, a candidate that left its kernel's choice lost on l, and TPE proposed
-        // another choice in 12 % of these cases; scored by the choices' shares, in 89 %.
-        let share = share_of_proposals_leaving_the_only_tried_choice();
-        assert!(share > 0.5, "share of proposals with another choice: {share}");
-    }
-
-    #[test]
-    fn choice_shares_are_smoothed_counts() {
-        // Choices 0, 0, 2 of three: shares (2 + 1) / 6, (0 + 1) / 6, (1 + 1) / 6.
-        let points = [vec![0.1, 0.1], vec![0.9, 0.2], vec![0.5, 0.9]];
-        let shares = choice_log_shares(&as_refs(&points), 1, 3);
-        assert_eq!(shares.len(), 3);
-        let expected = [3.0 / 6.0, 1.0 / 6.0, 2.0 / 6.0];
-        for (got, want) in shares.iter().zip(expected) {
-            assert!((got.exp() - want).abs() < 1e-12, "{shares:?}");
         }
     }
 
