@@ -25,12 +25,12 @@ tasks they did not raise the best CV score and lost 0.0015 on breast_cancer / Hi
 ``n_iter=50``.
 
 The price of rounds: every ``evaluate_candidates`` call is one joblib dispatch, whose fixed cost does not
-depend on the fits: about 17 ms per round with fits that take no time (``n_jobs=2``, 5 folds, 2 candidates a
-round). About half of it is joblib's result loop, which polls every 10 ms while the next result is pending
-(with the poll shortened to 1 ms the cost fell to about 10 ms); the rest is the round trip to the loky
-workers. Nothing in ``evaluate_candidates`` lets a caller change either. On searches that take a second,
-RandomizedSearchCV's single call is therefore faster; ``benchmarks/sklearn_search.py`` reports the measured
-cost per extra round, which also includes the wait for each round's slowest fit.
+depend on the fits: about 41-46 ms per extra round with fits that take no time on digits-sized data
+(``n_jobs=2``, 5 folds, 2 candidates a round; the "Cost of a round" section of
+``benchmarks/sklearn_search.py``'s report). Part of it is joblib's result loop, which polls every 10 ms
+while a result is pending; the rest is the round trip to the loky workers, each task carrying the data.
+Nothing in ``evaluate_candidates`` lets a caller change either. With real fits each round also waits for
+its slowest fit. On searches that take a second, RandomizedSearchCV's single call is therefore faster.
 
 Deviations from ``RandomizedSearchCV`` that a user can notice, all deliberate:
 
