@@ -118,7 +118,7 @@ def test_quality_smoke(tmp_path: Path) -> None:
     assert section.plots and all(p.exists() for p in section.plots)
 
 
-def test_quality_only_runs_the_named_problems_in_order(tmp_path: Path) -> None:
+def test_quality_only_runs_the_named_problems_in_order() -> None:
     smoke = quality.PRESETS["smoke"]
     restricted = quality.restrict(smoke, "rastrigin-5d, sphere-2d,rastrigin-5d")
     assert restricted.problems == ("rastrigin-5d", "sphere-2d")
