@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import functions
-from benchmarks._common import Section, md_table, progress, quiet_libraries, standalone
+from benchmarks._common import ArqonAskTell, Section, md_table, progress, quiet_libraries, standalone
 
 PROBLEM = "mixed-quadratic"
 
@@ -55,14 +55,11 @@ class Outcome:
 
 
 def engine_run(problem: functions.Problem, seed: int, budget: int) -> Outcome:
-    from arqonhpo import ArqonSolver
-
-    solver = ArqonSolver(engine_space(problem.space), seed=seed, budget=budget)
+    solver = ArqonAskTell(problem.space, seed, budget)
     best: tuple[float, dict[str, Any]] = (math.inf, {})
-    while trials := solver.ask_trials(1):
-        params = trials[0].params
+    while (params := solver.ask()) is not None:
         value = problem.evaluate(params)
-        solver.tell_trial(trials[0].id, value)
+        solver.tell(value)
         best = min(best, (value, params), key=lambda b: b[0])
     return outcome(problem, *best)
 
@@ -89,19 +86,6 @@ def optuna_runs(problem: functions.Problem, seed: int, sampler: str, budgets: Se
 def outcome(problem: functions.Problem, value: float, params: dict[str, Any]) -> Outcome:
     assert problem.x_opt is not None
     return Outcome(problem.regret(value), params.get("act") == problem.x_opt["act"])
-
-
-def engine_space(space: dict[str, functions.Param]) -> dict[str, Any]:
-    from arqonhpo import Categorical, Float, Int
-
-    def convert(p: functions.Param) -> Any:
-        if p.kind == "float":
-            return Float(p.low, p.high, log=p.log)
-        if p.kind == "int":
-            return Int(int(p.low), int(p.high), log=p.log)
-        return Categorical(list(p.choices))
-
-    return {name: convert(p) for name, p in space.items()}
 
 
 def run(size: str, out: Path) -> Section:

@@ -222,11 +222,7 @@ def targets(rows: list[Row], preset: Preset) -> list[str]:
             v = median(r.fast_round)
             lines.append(f"- probe round trip ≤ 5 µs via the fast API, {dim}-D @ {top:,}: "
                          f"**{'met' if v <= 5e-6 else 'NOT met'}** ({fmt_seconds(v)}){note}")  # fmt: skip
-        a, b = _find(rows, "probe", dim, mid), _find(rows, "probe", dim, top)
-        if a and b and a is not b:
-            ratio = median(b.fast_round) / median(a.fast_round)
-            lines.append(f"- probe flat from {mid:,} to {top:,} history, {dim}-D (ratio ≤ 1.5): "
-                         f"**{'met' if ratio <= 1.5 else 'NOT met'}** ({ratio:.2f}x)")  # fmt: skip
+        lines += _flat(rows, "probe", dim, (mid, top), "fast_round", "probe")
     for strategy, label in (("tpe", "TPE"), ("tpe-lost", "TPE with a trial never told")):
         r = _find(rows, strategy, 10, top)
         if r:
@@ -234,12 +230,21 @@ def targets(rows: list[Row], preset: Preset) -> list[str]:
             met = "met" if v <= 200e-6 else "NOT met"
             lines.append(f"- {label}: ask ≤ 200 µs at 10 000 history in 10-D: **{met}** "
                          f"({fmt_seconds(v)}){note}")  # fmt: skip
-        a = _find(rows, strategy, 10, mid)
-        if r and a and a is not r:
-            ratio = median(r.fast_ask) / median(a.fast_ask)
-            lines.append(f"- {label}: ask flat from {mid:,} to {top:,} history, 10-D (ratio ≤ 1.5): "
-                         f"**{'met' if ratio <= 1.5 else 'NOT met'}** ({ratio:.2f}x)")  # fmt: skip
+        lines += _flat(rows, strategy, 10, (mid, top), "fast_ask", f"{label}: ask")
     return lines
+
+
+def _flat(
+    rows: list[Row], strategy: str, dim: int, span: tuple[int, int], field: str, what: str
+) -> list[str]:
+    """The flat-cost target: `field`'s median at the larger history over the smaller one, at most 1.5."""
+    mid, top = span
+    a, b = _find(rows, strategy, dim, mid), _find(rows, strategy, dim, top)
+    if not (a and b) or a is b:
+        return []
+    ratio = median(getattr(b, field)) / median(getattr(a, field))
+    return [f"- {what} flat from {mid:,} to {top:,} history, {dim}-D (ratio ≤ 1.5): "
+            f"**{'met' if ratio <= 1.5 else 'NOT met'}** ({ratio:.2f}x)"]  # fmt: skip
 
 
 def plot(rows: list[Row], out: Path) -> Path:

@@ -251,6 +251,7 @@ def measure_round_cost(size: Size, log: Callable[[str], None]) -> list[RoundCost
     the stand-in estimator (digits-sized data, the benchmark's folds and n_jobs): what a round costs when
     every fit costs the same, so the difference is scheduling alone. Every candidate scores the same, so the
     engine sees a plateau; which candidates it picks does not matter here, only how many rounds it makes."""
+    data = load_digits(return_X_y=True)
     out = []
     for fit_seconds in size.fixed_costs:
         for n_iter in size.n_iters:
@@ -259,7 +260,7 @@ def measure_round_cost(size: Size, log: Callable[[str], None]) -> list[RoundCost
             for rep in range(size.round_reps):
                 order = list(walls) if rep % 2 == 0 else list(walls)[::-1]  # neither always runs first
                 for method in order:
-                    wall, n_rounds = _time_stand_in_search(method, fit_seconds, n_iter, rep, size)
+                    wall, n_rounds = _time_stand_in_search(data, method, fit_seconds, n_iter, rep, size)
                     walls[method].append(wall)
                     if method == "ArqonSearchCV":
                         rounds.append(n_rounds)
@@ -277,10 +278,10 @@ def measure_round_cost(size: Size, log: Callable[[str], None]) -> list[RoundCost
 
 
 def _time_stand_in_search(
-    method: str, fit_seconds: float, n_iter: int, rep: int, size: Size
+    data: tuple[np.ndarray, np.ndarray], method: str, fit_seconds: float, n_iter: int, rep: int, size: Size
 ) -> tuple[float, int]:
     """Seconds of one search's `fit` on the stand-in estimator, and its `evaluate_candidates` calls."""
-    X, y = load_digits(return_X_y=True)
+    X, y = data
     cls = ArqonSearchCV if method == "ArqonSearchCV" else RandomizedSearchCV
     search = cls(
         FixedCostClassifier(cost=fit_seconds), {"c": loguniform(1e-3, 1e3)}, n_iter=n_iter,
