@@ -275,9 +275,7 @@ def test_sklearn_search_smoke(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     text = report.read_text()
     assert "Command: `python benchmarks/sklearn_search.py --size smoke --out" in text
-    lines = [line for line in text.splitlines() if line.startswith("| ")]
-    table = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
-    results = [row for row in table if len(row) > 2 and row[2].endswith("SearchCV")]
+    results = [row for row in _table_rows(text) if len(row) > 2 and row[2].endswith("SearchCV")]
     tasks = {row[0] for row in results}
     assert len(tasks) == 3, tasks
     for task in tasks:
@@ -314,11 +312,9 @@ def test_adapter_benchmark_smoke(tmp_path: Path, script: str, arqon: str) -> Non
 
 def _measured_cells(markdown: str, name: str) -> list[float]:
     """Numbers a Markdown report gives for `name`: in rows that name it, or in columns headed by it."""
-    lines = [line for line in markdown.splitlines() if line.startswith("|")]
-    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
     found: list[float] = []
     column = None
-    for row in rows:
+    for row in _table_rows(markdown):
         numbers = [_number(cell) for cell in row]
         if name in row and all(v is None for v in numbers):
             column = row.index(name)  # a header row
@@ -329,6 +325,12 @@ def _measured_cells(markdown: str, name: str) -> list[float]:
             if value is not None:
                 found.append(value)
     return found
+
+
+def _table_rows(markdown: str) -> list[list[str]]:
+    """Every Markdown table row of a report, as stripped cells (header and separator rows included)."""
+    lines = [line for line in markdown.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
 
 
 def _number(cell: str) -> float | None:
